@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { createLogger } from "./log.ts";
+
+const fixedClock = () => new Date("2026-01-02T03:04:05.678Z");
+
+Deno.test("a logger writes nothing below its level", () => {
+  const lines: string[] = [];
+  const log = createLogger({
+    level: "warn",
+    format: "json",
+    name: "t",
+    write: (l) => lines.push(l),
+    now: fixedClock,
+  });
+  log.info("hidden");
+  log.debug("hidden");
+  log.error("shown", { code: 7 });
+  assert.equal(lines.length, 1);
+  assert.deepEqual(JSON.parse(lines[0]), {
+    time: "2026-01-02T03:04:05.678Z",
+    level: "error",
+    name: "t",
+    msg: "shown",
+    code: 7,
+  });
+  assert.equal(log.enabled("debug"), false);
+});
+
+Deno.test("a pretty line shows time, level, message and quoted fields", () => {
+  const lines: string[] = [];
+  const log = createLogger({
+    level: "debug",
+    format: "pretty",
+    name: "producer",
+    write: (l) => lines.push(l),
+    now: fixedClock,
+  });
+  log.info("sent", { events: 10, topic: "a b", error: new Error("boom") });
+  assert.equal(lines[0], '03:04:05.678 INFO  producer: sent events=10 topic="a b" error=boom');
+});

@@ -1,0 +1,52 @@
+/**
+ * Testcontainers path of the test fixtures, loaded only when a Docker engine
+ * answers (never on machines without one, so it is checked by type only there).
+ */
+import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
+
+/** Images used when tests start their own containers. */
+export const TEST_IMAGES = {
+  kafka: "apache/kafka:3.9.1",
+  postgres: "postgres:17.6-bookworm",
+} as const;
+
+/** Starts Kafka and PostgreSQL containers for this test run; they stop when the process ends. */
+export async function startContainers(): Promise<{ brokers: string[]; databaseUrl: string }> {
+  const kafkaPort = 19092 + Math.floor(Math.random() * 1000);
+  const [kafka, pg] = await Promise.all([
+    new GenericContainer(TEST_IMAGES.kafka)
+      .withExposedPorts({ container: 9092, host: kafkaPort })
+      .withEnvironment({
+        KAFKA_NODE_ID: "1",
+        KAFKA_PROCESS_ROLES: "broker,controller",
+        KAFKA_LISTENERS: "PLAINTEXT://:9092,CONTROLLER://:9093",
+        KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://localhost:${kafkaPort}`,
+        KAFKA_CONTROLLER_LISTENER_NAMES: "CONTROLLER",
+        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        KAFKA_CONTROLLER_QUORUM_VOTERS: "1@localhost:9093",
+        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: "1",
+        KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: "1",
+        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: "1",
+        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: "1",
+        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: "0",
+      })
+      .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+      .start(),
+    new GenericContainer(TEST_IMAGES.postgres)
+      .withExposedPorts(5432)
+      .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: "trust" })
+      .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+      .start(),
+  ]);
+  stopOnExit([kafka, pg]);
+  return {
+    brokers: [`localhost:${kafkaPort}`],
+    databaseUrl: `postgres://postgres@${pg.getHost()}:${pg.getMappedPort(5432)}/postgres`,
+  };
+}
+
+function stopOnExit(containers: StartedTestContainer[]): void {
+  globalThis.addEventListener("unload", () => {
+    for (const container of containers) void container.stop();
+  });
+}
