@@ -71,3 +71,8 @@ export async function topicEndOffsets(kafka: Kafka, topic: string): Promise<Map<
     await admin.disconnect();
   }
 }
+
+/** Wraps bytes as the Node `Buffer` KafkaJS requires for keys and values (no copy). */
+export function toKafkaBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
