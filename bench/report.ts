@@ -6,17 +6,24 @@ export interface Figure {
   readonly name: string;
   readonly value: number;
   readonly unit: string;
-  /** The target, if the issue sets one: `min` means value ≥ target, `max` value ≤ target. */
-  readonly target?: { readonly kind: "min" | "max"; readonly value: number };
+  /** The target, if any: `min` means value ≥ target, `max` value ≤ target, `equal` value = target. */
+  readonly target?: { readonly kind: "min" | "max" | "equal"; readonly value: number };
 }
 
 /** Whether a figure meets its target (`undefined` when it has none). */
 export function meetsTarget(figure: Figure): boolean | undefined {
   if (!figure.target) return undefined;
-  return figure.target.kind === "min"
-    ? figure.value >= figure.target.value
-    : figure.value <= figure.target.value;
+  switch (figure.target.kind) {
+    case "min":
+      return figure.value >= figure.target.value;
+    case "max":
+      return figure.value <= figure.target.value;
+    case "equal":
+      return figure.value === figure.target.value;
+  }
 }
+
+const TARGET_SIGN = { min: "≥", max: "≤", equal: "=" } as const;
 
 /** Renders figures as an aligned table with a verdict column. */
 export function renderTable(figures: readonly Figure[]): string {

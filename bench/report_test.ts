@@ -7,6 +7,8 @@ Deno.test("a minimum target is met at or above it and missed below", () => {
   assert.equal(meetsTarget({ ...base, value: 99, target: { kind: "min", value: 100 } }), false);
   assert.equal(meetsTarget({ ...base, value: 3, target: { kind: "max", value: 2 } }), false);
   assert.equal(meetsTarget({ ...base, value: 3 }), undefined);
+  assert.equal(meetsTarget({ ...base, value: 3, target: { kind: "equal", value: 3 } }), true);
+  assert.equal(meetsTarget({ ...base, value: 4, target: { kind: "equal", value: 3 } }), false);
 });
 
 Deno.test("the table aligns columns and marks missed targets", () => {

@@ -37,6 +37,8 @@ export interface Gauge {
 export interface Histogram {
   /** Records one observation. */
   observe(value: number, labels?: LabelValues): void;
+  /** Records `count` observations of the same value at once (no per-observation loop). */
+  observeMany(value: number, count: number, labels?: LabelValues): void;
   /** How many observations have been recorded for `labels`. */
   count(labels?: LabelValues): number;
 }
@@ -73,18 +75,20 @@ export class MetricsRegistry {
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
     const series = new Map<string, HistogramSeries>();
     this.#renderers.push(() => renderHistogram(name, help, buckets, series));
+    const observeMany = (value: number, count: number, labels: LabelValues = {}) => {
+      const key = labelKey(labels);
+      let entry = series.get(key);
+      if (!entry) {
+        entry = { labels, counts: buckets.map(() => 0), sum: 0, count: 0 };
+        series.set(key, entry);
+      }
+      for (let i = 0; i < buckets.length; i++) if (value <= buckets[i]) entry.counts[i] += count;
+      entry.sum += value * count;
+      entry.count += count;
+    };
     return {
-      observe(value, labels = {}) {
-        const key = labelKey(labels);
-        let entry = series.get(key);
-        if (!entry) {
-          entry = { labels, counts: buckets.map(() => 0), sum: 0, count: 0 };
-          series.set(key, entry);
-        }
-        for (let i = 0; i < buckets.length; i++) if (value <= buckets[i]) entry.counts[i]++;
-        entry.sum += value;
-        entry.count++;
-      },
+      observe: (value, labels) => observeMany(value, 1, labels),
+      observeMany,
       count: (labels = {}) => series.get(labelKey(labels))?.count ?? 0,
     };
   }

@@ -36,3 +36,15 @@ Deno.test("a gauge keeps the last value set", () => {
   lag.set({ partition: "0" }, 2);
   assert.equal(lag.get({ partition: "0" }), 2);
 });
+
+Deno.test("observing many equal values at once counts each of them", () => {
+  const registry = new MetricsRegistry();
+  const latency = registry.histogram("lat", "Latency.", [1, 2]);
+  latency.observeMany(1.5, 4, { stage: "commit" });
+  latency.observe(0.5, { stage: "commit" });
+  assert.equal(latency.count({ stage: "commit" }), 5);
+  const text = registry.render();
+  assert.match(text, /lat_bucket\{stage="commit",le="1"\} 1\n/);
+  assert.match(text, /lat_bucket\{stage="commit",le="2"\} 5\n/);
+  assert.match(text, /lat_sum\{stage="commit"\} 6.5\n/);
+});
