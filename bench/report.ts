@@ -35,7 +35,7 @@ export function renderTable(figures: readonly Figure[]): string {
       formatNumber(figure.value),
       figure.unit,
       figure.target
-        ? `${figure.target.kind === "min" ? "≥" : "≤"} ${formatNumber(figure.target.value)}`
+        ? `${TARGET_SIGN[figure.target.kind]} ${formatNumber(figure.target.value)}`
         : "",
       met === undefined ? "" : met ? "met" : "MISSED",
     ];
