@@ -1,0 +1,262 @@
+/**
+ * The activity dashboard as code (Grafana Foundation SDK). Every panel and target names the
+ * provisioned datasource by uid; the range is relative, in UTC, refreshed every 30 s.
+ */
+import * as barchart from "@grafana/grafana-foundation-sdk/barchart";
+import * as common from "@grafana/grafana-foundation-sdk/common";
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import * as piechart from "@grafana/grafana-foundation-sdk/piechart";
+import * as stat from "@grafana/grafana-foundation-sdk/stat";
+import * as table from "@grafana/grafana-foundation-sdk/table";
+import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
+import { datasourceRef, postgresQuery } from "./datasource.ts";
+import * as panelSql from "./panel_sql.ts";
+
+/** The dashboard's fixed uid (its URL is /d/activity-pipeline). */
+export const DASHBOARD_UID = "activity-pipeline";
+
+/** The file `deno task grafana` writes under `grafana/dashboards/`. */
+export const DASHBOARD_FILE = "activity_pipeline.json";
+
+type Grid = dashboard.GridPos;
+
+function grid(x: number, y: number, w: number, h: number): Grid {
+  return { x, y, w, h };
+}
+
+function legend(): common.VizLegendOptionsBuilder {
+  return new common.VizLegendOptionsBuilder()
+    .showLegend(true)
+    .displayMode(common.LegendDisplayMode.List)
+    .placement(common.LegendPlacement.Bottom)
+    .calcs([]);
+}
+
+function thresholds(steps: dashboard.Threshold[]): dashboard.ThresholdsConfigBuilder {
+  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute)
+    .steps(steps);
+}
+
+function timeSeriesPanel(id: number, title: string, gridPos: Grid): timeseries.PanelBuilder {
+  return new timeseries.PanelBuilder()
+    .id(id)
+    .title(title)
+    .datasource(datasourceRef())
+    .gridPos(gridPos)
+    // Minute tables: a bucket narrower than a minute would only show gaps.
+    .interval("1m")
+    .legend(legend())
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi))
+    .lineWidth(1)
+    .fillOpacity(10)
+    .spanNulls(false);
+}
+
+function eventsToday(): stat.PanelBuilder {
+  return new stat.PanelBuilder()
+    .id(1)
+    .title("Events counted today (UTC)")
+    .description("Sum of event_type_minute since 00:00 UTC, by event time.")
+    .datasource(datasourceRef())
+    .gridPos(grid(0, 0, 8, 6))
+    .timeFrom("now/d")
+    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.EVENTS_TODAY_SQL }))
+    .unit("short")
+    .decimals(0)
+    .graphMode(common.BigValueGraphMode.None)
+    .colorMode(common.BigValueColorMode.None)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false));
+}
+
+function freshness(): stat.PanelBuilder {
+  return new stat.PanelBuilder()
+    .id(2)
+    .title("Pipeline freshness")
+    .description(
+      "Seconds since the newest counted minute began (event_type_minute) and since a consumer " +
+        "last committed (consumer_offsets).",
+    )
+    .datasource(datasourceRef())
+    .gridPos(grid(8, 0, 8, 6))
+    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.NEWEST_EVENT_AGE_SQL }))
+    .withTarget(postgresQuery({ refId: "B", format: "table", sql: panelSql.LAST_COMMIT_AGE_SQL }))
+    .unit("s")
+    .decimals(0)
+    .thresholds(thresholds([
+      { value: null, color: "green" },
+      { value: 180, color: "orange" },
+      { value: 600, color: "red" },
+    ]))
+    .graphMode(common.BigValueGraphMode.None)
+    .colorMode(common.BigValueColorMode.Value)
+    .textMode(common.BigValueTextMode.ValueAndName)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
+    .overrideByName("newest_event_age", [{ id: "displayName", value: "newest event" }])
+    .overrideByName("last_commit_age", [{ id: "displayName", value: "last commit" }]);
+}
+
+function topUsers(): barchart.PanelBuilder {
+  return new barchart.PanelBuilder()
+    .id(3)
+    .title("Top 5 active users (last hour)")
+    .description("Users with the most events in the last hour, from user_event_summary.")
+    .datasource(datasourceRef())
+    .gridPos(grid(16, 0, 8, 6))
+    .timeFrom("1h")
+    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.TOP_USERS_SQL }))
+    .xField("user_id")
+    .orientation(common.VizOrientation.Horizontal)
+    .showValue(common.VisibilityMode.Always)
+    .legend(legend().showLegend(false))
+    .unit("short");
+}
+
+function eventRate(): timeseries.PanelBuilder {
+  return timeSeriesPanel(4, "Event rate per minute, by type", grid(0, 6, 16, 9))
+    .description(
+      "Average events per minute in each bucket: event_type_minute up to 3 days, " +
+        "event_type_hour beyond.",
+    )
+    .withTarget(postgresQuery({ refId: "A", format: "time_series", sql: panelSql.EVENT_RATE_SQL }))
+    .axisLabel("events / min")
+    .unit("short");
+}
+
+function eventTypes(): piechart.PanelBuilder {
+  return new piechart.PanelBuilder()
+    .id(5)
+    .title("Events by type (selected range)")
+    .description(
+      "Share of each event type: event_type_minute up to 3 days, event_type_hour beyond.",
+    )
+    .datasource(datasourceRef())
+    .gridPos(grid(16, 6, 8, 9))
+    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.EVENT_TYPES_SQL }))
+    .pieType(piechart.PieChartType.Donut)
+    .displayLabels([piechart.PieChartLabels.Name, piechart.PieChartLabels.Percent])
+    // Every row is a slice, named by its event_type.
+    .reduceOptions(
+      new common.ReduceDataOptionsBuilder().values(true).calcs([]).fields("/^events$/"),
+    )
+    .legend(
+      new piechart.PieChartLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.Table)
+        .placement(common.LegendPlacement.Right)
+        .values([piechart.PieChartLegendValues.Value, piechart.PieChartLegendValues.Percent])
+        .calcs([]),
+    )
+    .unit("short");
+}
+
+function activeUsers(): timeseries.PanelBuilder {
+  return timeSeriesPanel(6, "Active users per minute", grid(0, 15, 12, 8))
+    .description("Distinct users with an event in each minute (active_users_minute), averaged.")
+    .withTarget(
+      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.ACTIVE_USERS_SQL }),
+    )
+    .unit("short");
+}
+
+function ingestThroughput(): timeseries.PanelBuilder {
+  return timeSeriesPanel(7, "Ingest throughput", grid(12, 15, 12, 8))
+    .description("Messages the consumers handled per minute and bytes per second (ingest_minute).")
+    .withTarget(
+      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.INGEST_THROUGHPUT_SQL }),
+    )
+    .axisLabel("messages / min")
+    .unit("short")
+    .overrideByName("bytes_per_second", [
+      { id: "unit", value: "Bps" },
+      { id: "custom.axisPlacement", value: "right" },
+      { id: "custom.axisLabel", value: "bytes / s" },
+    ]);
+}
+
+function dataVolume(): timeseries.PanelBuilder {
+  return timeSeriesPanel(8, "Data volume growth", grid(0, 23, 12, 8))
+    // Sizes move slowly; 200 points keep 10 tables × 30 days to 2 000 rows.
+    .maxDataPoints(200)
+    .description(
+      "Events counted since the beginning (ingest_minute) and the size of each table " +
+        "(storage_samples, stacked).",
+    )
+    .withTarget(
+      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.CUMULATIVE_EVENTS_SQL }),
+    )
+    .withTarget(
+      postgresQuery({ refId: "B", format: "time_series", sql: panelSql.STORED_BYTES_SQL }),
+    )
+    .axisLabel("events")
+    .unit("short")
+    .overrideByQuery("B", [
+      { id: "unit", value: "bytes" },
+      { id: "custom.axisPlacement", value: "right" },
+      { id: "custom.axisLabel", value: "stored" },
+      { id: "custom.stacking", value: { mode: "normal", group: "B" } },
+    ]);
+}
+
+function consumerLag(): timeseries.PanelBuilder {
+  return timeSeriesPanel(9, "Consumer lag per partition", grid(12, 23, 12, 8))
+    // One probe per partition and bucket: 300 buckets whatever the range.
+    .maxDataPoints(300)
+    .description("Messages behind the high watermark at each commit (consumer_lag_minute).")
+    .withTarget(
+      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.CONSUMER_LAG_SQL }),
+    )
+    .axisLabel("messages")
+    .unit("short");
+}
+
+function rejectionRate(): timeseries.PanelBuilder {
+  return timeSeriesPanel(10, "Rejected events per minute, by reason", grid(0, 31, 12, 9))
+    .description("Messages not counted, per reason (rejected_minute).")
+    .withTarget(
+      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.REJECTION_RATE_SQL }),
+    )
+    .axisLabel("rejected / min")
+    .unit("short");
+}
+
+function latestRejections(): table.PanelBuilder {
+  return new table.PanelBuilder()
+    .id(11)
+    .title("Latest rejected events")
+    .description("The 100 newest rejections in the range with their detail (rejected_events).")
+    .datasource(datasourceRef())
+    .gridPos(grid(12, 31, 12, 9))
+    .withTarget(
+      postgresQuery({ refId: "A", format: "table", sql: panelSql.LATEST_REJECTIONS_SQL }),
+    )
+    .showHeader(true)
+    .filterable(true);
+}
+
+/** Builds the dashboard model (schema version 41: loads unchanged on every Grafana 12.x). */
+export function buildActivityDashboard(): dashboard.Dashboard {
+  const built = new dashboard.DashboardBuilder("Activity pipeline")
+    .uid(DASHBOARD_UID)
+    .description("User activity counted by the pipeline: producer → Kafka → consumer → PostgreSQL.")
+    .tags(["activity", "pipeline"])
+    .timezone("utc")
+    .readonly()
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .time({ from: "now-6h", to: "now" })
+    .refresh("30s")
+    .annotations([])
+    .variables([])
+    .withPanel(eventsToday())
+    .withPanel(freshness())
+    .withPanel(topUsers())
+    .withPanel(eventRate())
+    .withPanel(eventTypes())
+    .withPanel(activeUsers())
+    .withPanel(ingestThroughput())
+    .withPanel(dataVolume())
+    .withPanel(consumerLag())
+    .withPanel(rejectionRate())
+    .withPanel(latestRejections())
+    .build();
+  return { ...built, schemaVersion: 41 };
+}
