@@ -1,0 +1,218 @@
+/**
+ * `deno task compile`: builds the producer and the consumer into single
+ * binaries in `dist/` (the Dockerfile runs the same task). The consumer
+ * carries the SQL migrations inside it (`--include sql`).
+ *
+ * `deno compile` downloads its runtime (`denort`) on first use; without
+ * network, point `DENORT_BIN` at a `denort` binary of the same Deno version.
+ *
+ * This module is also the one place that says how each program is run:
+ * entry point, permissions, embedded files and metrics port, for
+ * `deno task dev` and the checks in `tools/compile_test.ts`.
+ */
+import { parseArgs } from "node:util";
+
+/** How one program is built and run. */
+export interface ProgramBuild {
+  /** The binary's name, the compose service and the Dockerfile target. */
+  readonly name: "producer" | "consumer";
+  /** The entry module, relative to the repository root. */
+  readonly entry: string;
+  /** Permission flags from source (the binary widens path-limited reads). */
+  readonly permissions: readonly string[];
+  /** Files and folders, relative to the root, that the program reads at run time. */
+  readonly include: readonly string[];
+  /** The default port of `/metrics`, `/healthz` and `/readyz`. */
+  readonly metricsPort: number;
+  /** The variable that changes that port. */
+  readonly metricsPortEnv: string;
+}
+
+/** The repository root (this file lives in `tools/`). */
+export const REPO_ROOT: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/**
+ * The permission flags of a program's own task (`deno task producer`,
+ * `deno task consumer`) in deno.json, when it is `deno run <flags> <entry>`;
+ * so dev and the binaries run with what the program's owners granted.
+ */
+export function taskPermissions(
+  task: string | undefined,
+  entry: string,
+): string[] | undefined {
+  const words = task?.trim().split(/\s+/) ?? [];
+  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== entry) return undefined;
+  const flags = words.slice(2, -1);
+  return flags.every((flag) => /^--(allow|deny)-[a-z]+(=\S+)?$|^--ignore-env(=\S+)?$/.test(flag))
+    ? flags
+    : undefined;
+}
+
+const TASKS: Record<string, string> =
+  JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}/deno.json`)).tasks ?? {};
+
+/** The two programs, as `deno task compile` and `deno task dev` run them. */
+export const PROGRAM_BUILDS: readonly ProgramBuild[] = [
+  {
+    name: "producer",
+    entry: "producer/main.ts",
+    permissions: taskPermissions(TASKS.producer, "producer/main.ts") ??
+      ["--allow-net", "--allow-env"],
+    include: [],
+    metricsPort: 9464,
+    metricsPortEnv: "PRODUCER_METRICS_PORT",
+  },
+  {
+    name: "consumer",
+    entry: "consumer/main.ts",
+    // Reads its migrations (sql/); nothing else on disk.
+    permissions: taskPermissions(TASKS.consumer, "consumer/main.ts") ??
+      ["--allow-net", "--allow-env", "--allow-read=sql"],
+    include: ["sql"],
+    metricsPort: 9465,
+    metricsPortEnv: "CONSUMER_METRICS_PORT",
+  },
+];
+
+/**
+ * The permissions baked into a binary: the same, except that reads limited to
+ * paths become unlimited, because an embedded file lives under the binary's
+ * own virtual root, not under the path the flag names. The images hold
+ * nothing else to read.
+ */
+export function compiledPermissions(build: ProgramBuild): string[] {
+  return build.permissions.map((flag) => flag.startsWith("--allow-read=") ? "--allow-read" : flag);
+}
+
+/** The program build named `name`. */
+export function programBuild(name: ProgramBuild["name"]): ProgramBuild {
+  const build = PROGRAM_BUILDS.find((candidate) => candidate.name === name);
+  if (!build) throw new Error(`No program named "${name}"`);
+  return build;
+}
+
+/** The `deno compile` arguments that build `build` into `outDir`. */
+export function compileArgs(
+  build: ProgramBuild,
+  options: { outDir: string; target?: string },
+): string[] {
+  return [
+    "compile",
+    "--frozen",
+    ...compiledPermissions(build),
+    ...build.include.flatMap((path) => ["--include", path]),
+    ...(options.target ? ["--target", options.target] : []),
+    "--output",
+    `${options.outDir}/${build.name}`,
+    build.entry,
+  ];
+}
+
+/** The `deno run` arguments that run `build` from source, optionally restarting on changes. */
+export function runArgs(build: ProgramBuild, options: { watch?: boolean } = {}): string[] {
+  // Embedded files are not modules, so --watch is told about them.
+  const watch = options.watch
+    ? [build.include.length > 0 ? `--watch=${build.include.join(",")}` : "--watch"]
+    : [];
+  return ["run", ...watch, ...build.permissions, build.entry];
+}
+
+/**
+ * The repository files `deno compile` puts into the binary of `build`, relative
+ * to the root: every local module of its graph (from `deno info`) and every
+ * file under its `include` paths. npm packages come on top.
+ */
+export async function embeddedFiles(build: ProgramBuild): Promise<string[]> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", build.entry],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(`deno info ${build.entry} failed: ${new TextDecoder().decode(stderr)}`);
+  }
+  const graph = JSON.parse(new TextDecoder().decode(stdout)) as {
+    modules: { local?: string; error?: string; specifier: string }[];
+  };
+  const broken = graph.modules.filter((module) => module.error);
+  if (broken.length > 0) {
+    throw new Error(`${build.entry} has unresolved imports: ${JSON.stringify(broken)}`);
+  }
+  const files = graph.modules.flatMap((module) =>
+    module.local?.startsWith(`${REPO_ROOT}/`) ? [module.local.slice(REPO_ROOT.length + 1)] : []
+  );
+  for (const path of build.include) files.push(...await filesUnder(path));
+  return [...new Set(files)].sort();
+}
+
+async function filesUnder(path: string): Promise<string[]> {
+  const info = await Deno.stat(`${REPO_ROOT}/${path}`);
+  if (info.isFile) return [path];
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(`${REPO_ROOT}/${path}`)) {
+    files.push(...await filesUnder(`${path}/${entry.name}`));
+  }
+  return files;
+}
+
+async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        out: { type: "string", default: "dist" },
+        target: { type: "string" },
+        only: { type: "string", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    console.error(`Cannot read arguments: ${(error as Error).message}; see --help`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(
+      "Usage: deno task compile [--out dist] [--target <triple>] [--only producer|consumer]",
+    );
+    return 0;
+  }
+  const names = new Set(PROGRAM_BUILDS.map((build) => build.name as string));
+  const unknown = (values.only ?? []).filter((name) => !names.has(name));
+  if (unknown.length > 0) {
+    console.error(
+      `Cannot read arguments: "--only" must be one of ${[...names].join(", ")}: ` +
+        `current value is "${unknown[0]}"`,
+    );
+    return 2;
+  }
+  const chosen = PROGRAM_BUILDS.filter((build) =>
+    values.only === undefined || values.only.includes(build.name)
+  );
+  const outDir = values.out!.startsWith("/") ? values.out! : `${REPO_ROOT}/${values.out}`;
+  for (const build of chosen) {
+    const started = performance.now();
+    const { code } = await new Deno.Command(Deno.execPath(), {
+      args: compileArgs(build, { outDir, target: values.target }),
+      cwd: REPO_ROOT,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (code !== 0) {
+      const hint = Deno.env.get("DENORT_BIN") ? "" : ": on first use deno compile downloads " +
+        `its runtime (denort ${Deno.version.deno}); without network, set DENORT_BIN to one`;
+      console.error(`deno compile failed for ${build.name} (exit code ${code})${hint}`);
+      return 1;
+    }
+    const size = (await Deno.stat(`${outDir}/${build.name}`)).size;
+    console.error(
+      `Built ${outDir}/${build.name} (${(size / 1e6).toFixed(1)} MB) in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
