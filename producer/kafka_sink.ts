@@ -1,0 +1,205 @@
+/**
+ * The producer's Kafka edge: the one module that talks to KafkaJS. It makes
+ * sure the topic exists, then sends each batch in one request with the
+ * idempotent producer and acknowledgement from all in-sync replicas; KafkaJS
+ * retries transient errors with exponential backoff, and a batch that still
+ * fails rejects, so nothing is counted as sent without an acknowledgement.
+ */
+// First, so that the KafkaJS speedups are in place before KafkaJS loads.
+import "./kafkajs_preload.ts";
+import { Buffer } from "node:buffer";
+import process from "node:process";
+import { Partitioners, type Producer } from "kafkajs";
+import type { Logger } from "@activity/shared";
+import { createKafka, ensureTopics, toKafkaBuffer, topicEndOffsets } from "@activity/shared/kafka";
+import type { OutgoingBatch } from "./batch.ts";
+import { installKafkaJsSpeedups, type KafkaJsSpeedups } from "./kafkajs_speedups.ts";
+import type { MessageSink } from "./publisher.ts";
+
+/** Requests in flight without idempotence (with it, KafkaJS needs exactly one). */
+export const NON_IDEMPOTENT_IN_FLIGHT = 4;
+
+/** Attempts after the first before a batch fails: with backoff from 0.2 s to 10 s, about a minute. */
+export const SEND_RETRIES = 8;
+
+/** Where and how to publish. */
+export interface KafkaSinkOptions {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  /** Partitions of the topic if it has to be created. */
+  readonly partitions: number;
+  readonly idempotent: boolean;
+  readonly log: Logger;
+  /** Called for each failed send attempt that KafkaJS will retry (or give up on). */
+  readonly onAttemptFailed?: () => void;
+}
+
+/** A connected sink. */
+export interface KafkaSink extends MessageSink, AsyncDisposable {
+  /** Batches that may be in flight at once. */
+  readonly maxInFlight: number;
+  /** Partitions of the topic as found or created. */
+  readonly partitions: number;
+  /** The KafkaJS speedups in effect (all, unless KafkaJS was loaded before this module). */
+  readonly speedups: KafkaJsSpeedups;
+  /** Disconnects (after in-flight batches are settled). */
+  close(): Promise<void>;
+}
+
+/** Kafka could not be reached or the topic not be prepared; nothing was sent. */
+export class KafkaUnavailableError extends Error {
+  /** Creates the error with a complete message. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KafkaUnavailableError";
+  }
+}
+
+/** Creates the topic if needed and connects a producer to it. */
+export async function openKafkaSink(options: KafkaSinkOptions): Promise<KafkaSink> {
+  try {
+    return await connect(options);
+  } catch (error) {
+    throw new KafkaUnavailableError(
+      `Cannot publish to topic "${options.topic}" at ${options.brokers.join(",")}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+}
+
+async function connect(options: KafkaSinkOptions): Promise<KafkaSink> {
+  const speedups = installKafkaJsSpeedups();
+  routeProcessWarnings(options.log);
+  const kafka = createKafka({
+    brokers: options.brokers,
+    clientId: "activity-producer",
+    log: kafkaLog(options.log, options.onAttemptFailed),
+  });
+  await ensureTopics(kafka, [{ topic: options.topic, partitions: options.partitions }]);
+  const partitions = (await topicEndOffsets(kafka, options.topic)).size;
+  if (partitions !== options.partitions) {
+    options.log.info("the topic already exists with another partition count; keeping it", {
+      topic: options.topic,
+      partitions,
+      requested: options.partitions,
+    });
+  }
+  const maxInFlight = options.idempotent ? 1 : NON_IDEMPOTENT_IN_FLIGHT;
+  const producer: Producer = kafka.producer({
+    idempotent: options.idempotent,
+    maxInFlightRequests: maxInFlight,
+    allowAutoTopicCreation: false,
+    createPartitioner: memoizedDefaultPartitioner,
+    retry: { retries: SEND_RETRIES },
+  });
+  await producer.connect();
+  const keys = createKeyCache();
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await producer.disconnect();
+  };
+  return {
+    maxInFlight,
+    partitions,
+    speedups,
+    async send(batch: OutgoingBatch): Promise<void> {
+      const messages = new Array(batch.count);
+      for (let i = 0; i < batch.count; i++) {
+        messages[i] = { key: keys(batch.keys[i]), value: toKafkaBuffer(batch.value(i)) };
+      }
+      await producer.send({ topic: options.topic, acks: -1, messages });
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Keys cached as the Buffers KafkaJS writes (user ids repeat; encoding each was measurable). */
+const KEY_CACHE_LIMIT = 100_000;
+
+function createKeyCache(): (key: string) => Buffer | string {
+  const cache = new Map<string, Buffer>();
+  return (key) => {
+    let bytes = cache.get(key);
+    if (bytes === undefined) {
+      if (cache.size >= KEY_CACHE_LIMIT) return key;
+      bytes = Buffer.from(key);
+      cache.set(key, bytes);
+    }
+    return bytes;
+  };
+}
+
+type PartitionerArgs = Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0];
+
+/**
+ * KafkaJS's default (Java-compatible murmur2) partitioner, remembered per key
+ * (the same string or cached Buffer): keys are user ids, repeated, and
+ * hashing each message was a measurable share of the producer's time.
+ */
+function memoizedDefaultPartitioner() {
+  const partitioner = Partitioners.DefaultPartitioner();
+  let partitionCount = -1;
+  let memo = new Map<string | Buffer, number>();
+  return (args: PartitionerArgs): number => {
+    const key = args.message.key;
+    if (key === null || key === undefined || memo.size > 2 * KEY_CACHE_LIMIT) {
+      return partitioner(args);
+    }
+    if (args.partitionMetadata.length !== partitionCount) {
+      partitionCount = args.partitionMetadata.length;
+      memo = new Map();
+    }
+    let partition = memo.get(key);
+    if (partition === undefined) {
+      partition = partitioner(args);
+      memo.set(key, partition);
+    }
+    return partition;
+  };
+}
+
+let warningsRouted = false;
+
+/**
+ * Node-style process warnings go to our log instead of raw stderr lines that
+ * break JSON logs. KafkaJS arms a timer with a negative delay on every
+ * connection (`TimeoutNegativeWarning`, harmless: the delay becomes 1 ms).
+ */
+function routeProcessWarnings(log: Logger): void {
+  if (warningsRouted) return;
+  warningsRouted = true;
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error) => {
+    if (warning.name === "TimeoutNegativeWarning") log.debug(warning.message);
+    else log.warn(warning.message, { warning: warning.name });
+  });
+}
+
+/** KafkaJS's log lines, with failed send attempts counted and one known warning quieted. */
+function kafkaLog(log: Logger, onAttemptFailed?: () => void): Logger {
+  return {
+    enabled: (level) => log.enabled(level),
+    debug: (message, fields) => log.debug(message, fields),
+    info: (message, fields) => log.info(message, fields),
+    warn: (message, fields) => {
+      // We bound retries on purpose: a batch that still fails stops the producer, which never
+      // re-sends it, so the duplicate this warning is about cannot happen.
+      if (message.startsWith("Limiting retries for the idempotent producer")) {
+        log.debug(message, fields);
+      } else log.warn(message, fields);
+    },
+    error: (message, fields) => {
+      if (typeof fields?.retryCount !== "number") return log.error(message, fields);
+      // KafkaJS logs each failed attempt it is going to retry (or give up on) with its count.
+      if (fields.kafka === "Producer") {
+        onAttemptFailed?.();
+        log.warn(`send attempt failed (retried with backoff): ${message}`, fields);
+      } else log.warn(`attempt failed (retried with backoff): ${message}`, fields);
+    },
+  };
+}
