@@ -3,6 +3,7 @@
  * the two programs do not share one JavaScript thread) and watches it:
  * peak memory from /proc, `/metrics` scrapes, its log lines.
  */
+import { programBuild, REPO_ROOT, runArgs } from "../tools/compile.ts";
 
 /** A running program. */
 export interface ProgramProcess extends AsyncDisposable {
@@ -19,19 +20,15 @@ export interface ProgramProcess extends AsyncDisposable {
   readonly exited: Promise<number>;
 }
 
-/** Where to find the entry points, relative to this file. */
-const ENTRIES = {
-  producer: new URL("../producer/main.ts", import.meta.url).pathname,
-  consumer: new URL("../consumer/main.ts", import.meta.url).pathname,
-} as const;
-
-/** Starts `deno run` on the producer or consumer entry with flags. */
+/** Starts the producer or consumer from source, with its own task's flags, plus `args`. */
 export function startProgram(
-  program: keyof typeof ENTRIES,
+  program: "producer" | "consumer",
   options: { args: readonly string[]; metricsPort?: number; env?: Record<string, string> },
 ): ProgramProcess {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", ENTRIES[program], ...options.args],
+    // The same flags and permissions as `deno task producer` / `deno task consumer`.
+    args: [...runArgs(programBuild(program)), ...options.args],
+    cwd: REPO_ROOT,
     env: { LOG_FORMAT: "json", NO_COLOR: "1", ...options.env },
     stdin: "null",
     stdout: "piped",

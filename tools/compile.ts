@@ -43,7 +43,9 @@ export function taskPermissions(
   const words = task?.trim().split(/\s+/) ?? [];
   if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== entry) return undefined;
   const flags = words.slice(2, -1);
-  return flags.every((flag) => /^--(allow|deny)-[a-z]+(=\S+)?$|^--ignore-env(=\S+)?$/.test(flag))
+  return flags.every((flag) =>
+      /^--(allow|deny)-[a-z]+(=\S+)?$|^--ignore-env(=\S+)?$|^--v8-flags=\S+$/.test(flag)
+    )
     ? flags
     : undefined;
 }
