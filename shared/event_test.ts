@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type ActivityEvent,
+  activityEventSchema,
   decode,
   type DecodeResult,
   encode,
@@ -231,4 +232,83 @@ Deno.test("decode never throws on random bytes", () => {
     const result = decode(input, { nowMs: NOW });
     assert.ok(result.kind === "rejected" || result.kind === "accepted");
   }
+});
+
+Deno.test("decode accepts exactly what the schema accepts and builds the same event", () => {
+  // decode has a hand-written fast path for plainly valid events; the schema must stay the truth.
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const odd: Record<string, readonly unknown[]> = {
+    event_id: [
+      "01890a5d-ac96-774b-bcce-b302099a8057",
+      "01890A5D-AC96-774B-BCCE-B302099A8057",
+      "00000000-0000-0000-0000-000000000000",
+      "01890a5d-ac96-974b-bcce-b302099a8057",
+      "01890a5d-ac96-774b-ccce-b302099a8057",
+      "01890a5dac96774bbcceb302099a8057",
+      "",
+      7,
+      null,
+    ],
+    user_id: ["u", "x".repeat(64), "x".repeat(65), "a b", "é", "a@b.c:d-e_f", 42, "", null],
+    session_id: ["s", "x".repeat(64), "x".repeat(65), "s\n", 1.5, true],
+    event_type: ["click", "view", "scroll", "Click", "c".repeat(32), "c".repeat(33), "9a", 3],
+    occurred_at: [
+      "2026-06-01T11:59:00.250Z",
+      "2026-06-01T11:59:00z",
+      "2026-06-01T13:59+02:00",
+      "2026-06-01T11:59:00.123456789-14:00",
+      "2026-06-01T11:59:00+24:00",
+      "2026-06-01T11:59:00",
+      "2024-02-29T00:00:00Z",
+      "2026-02-29T00:00:00Z",
+      "2026-06-01 11:59:00Z",
+      1780000000000,
+    ],
+    page: ["/", "/a/b?c=d#e", "/" + "p".repeat(255), "/" + "p".repeat(256), "no-slash", "/a b", ""],
+    properties: [
+      {},
+      { a: "x".repeat(256), b: 1, c: true, d: null },
+      { a: "x".repeat(257) },
+      { ["k".repeat(64)]: 1 },
+      { ["k".repeat(65)]: 1 },
+      Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])),
+      Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i])),
+      { nested: { a: 1 } },
+      { list: [1] },
+      [],
+      "text",
+      null,
+    ],
+  };
+  let accepted = 0;
+  for (let i = 0; i < 3000; i++) {
+    const input: Record<string, unknown> = validEvent();
+    for (const [field, values] of Object.entries(odd)) {
+      if (random() < 0.25) input[field] = pick(values);
+    }
+    if (random() < 0.05) delete input[pick(Object.keys(odd))];
+    if (random() < 0.05) input.extra = 1;
+    const text = JSON.stringify(input);
+    const parsed = activityEventSchema.safeParse(JSON.parse(text));
+    const result = decode(bytes(text), {
+      nowMs: NOW,
+      eventTypes: new Set(["click", "view", "scroll", "c".repeat(32)]),
+      futureToleranceMs: 1e15,
+      maxAgeMs: 1e15,
+    });
+    if (parsed.success) {
+      assert.equal(result.kind, "accepted", `${text} -> ${JSON.stringify(result)}`);
+      if (result.kind === "accepted") assert.deepStrictEqual(result.event, parsed.data);
+      accepted++;
+    } else {
+      assert.deepEqual(
+        result.kind === "rejected" && result.reason,
+        "schema_violation",
+        `${text} -> ${JSON.stringify(result)}`,
+      );
+    }
+  }
+  assert.ok(accepted > 100 && accepted < 2900, `accepted ${accepted} of 3000`);
 });

@@ -1,0 +1,135 @@
+/**
+ * Pure aggregation: Kafka messages in, per (minute, type, user) count deltas,
+ * rejections and statistics out. No I/O. Each message is decoded exactly once
+ * and leaves only a counter increment behind (or one rejection record), so
+ * memory grows with distinct keys, not with events.
+ */
+import { decode, type DecodeOptions, minuteOf, type RejectReason } from "@activity/shared";
+
+/** One Kafka message as the aggregation needs it (KafkaJS messages fit as they are). */
+export interface SourceMessage {
+  readonly offset: string;
+  /** Kafka timestamp, epoch milliseconds as text. */
+  readonly timestamp: string;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+}
+
+/** A batch of messages from one partition, in offset order. */
+export interface SourceBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly SourceMessage[];
+}
+
+/** A message that was not counted, with where it came from. */
+export interface Rejection {
+  readonly reason: RejectReason;
+  readonly detail: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly timestampMs: number;
+  readonly key: Uint8Array | null;
+  /** The original value (all of it; the store bounds what it keeps). */
+  readonly value: Uint8Array | null;
+}
+
+/** Counts per event minute (epoch ms) → event type → user. */
+export type MinuteCounts = Map<number, Map<string, Map<string, number>>>;
+
+/** What a run of batches adds up to; grows in place as batches are added. */
+export interface BatchAggregate {
+  readonly counts: MinuteCounts;
+  readonly rejections: Rejection[];
+  /** Bytes of rejected values held in `rejections`. */
+  rejectedBytes: number;
+  accepted: number;
+  rejected: number;
+  /** Bytes of every message value, accepted or not. */
+  bytes: number;
+  /** Accepted events that reached Kafka more than `lateAfterMs` after they occurred. */
+  late: number;
+  /** Accepted events in the old prototype's shape. */
+  legacy: number;
+  readonly rejectedByReason: Map<RejectReason, number>;
+  /** Accepted events per second of event time (epoch s), for event→commit latency. */
+  readonly eventSeconds: Map<number, number>;
+}
+
+/** How messages are judged. */
+export interface AggregateOptions {
+  /** Passed to `decode` (clock, accepted types, tolerance, retention, size). */
+  readonly decode: DecodeOptions;
+  /** An event is late when its Kafka timestamp is this much after it occurred (default 60 s). */
+  readonly lateAfterMs?: number;
+  /** Adds to this aggregate instead of a new one. */
+  readonly into?: BatchAggregate;
+}
+
+/** An empty aggregate. */
+export function emptyAggregate(): BatchAggregate {
+  return {
+    counts: new Map(),
+    rejections: [],
+    rejectedBytes: 0,
+    accepted: 0,
+    rejected: 0,
+    bytes: 0,
+    late: 0,
+    legacy: 0,
+    rejectedByReason: new Map(),
+    eventSeconds: new Map(),
+  };
+}
+
+/** Decodes every message of a batch and adds it to an aggregate (a new one unless `into`). */
+export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): BatchAggregate {
+  const aggregate = options.into ?? emptyAggregate();
+  const lateAfterMs = options.lateAfterMs ?? 60_000;
+  const { counts, eventSeconds } = aggregate;
+  for (const message of batch.messages) {
+    const value = message.value;
+    aggregate.bytes += value?.length ?? 0;
+    const result = decode(value, options.decode);
+    if (result.kind === "rejected") {
+      aggregate.rejected++;
+      aggregate.rejectedBytes += value?.length ?? 0;
+      aggregate.rejectedByReason.set(
+        result.reason,
+        (aggregate.rejectedByReason.get(result.reason) ?? 0) + 1,
+      );
+      aggregate.rejections.push({
+        reason: result.reason,
+        detail: result.detail,
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: message.offset,
+        timestampMs: Number(message.timestamp),
+        key: message.key,
+        value,
+      });
+      continue;
+    }
+    const occurredAtMs = result.occurredAtMs;
+    const minute = minuteOf(occurredAtMs);
+    let byType = counts.get(minute);
+    if (byType === undefined) counts.set(minute, byType = new Map());
+    const type = result.event.event_type;
+    let byUser = byType.get(type);
+    if (byUser === undefined) byType.set(type, byUser = new Map());
+    const user = result.event.user_id;
+    byUser.set(user, (byUser.get(user) ?? 0) + 1);
+    const second = Math.floor(occurredAtMs / 1000);
+    eventSeconds.set(second, (eventSeconds.get(second) ?? 0) + 1);
+    aggregate.accepted++;
+    if (result.legacy) aggregate.legacy++;
+    if (Number(message.timestamp) - occurredAtMs > lateAfterMs) aggregate.late++;
+  }
+  return aggregate;
+}
+
+/** How many events an aggregate holds, accepted and rejected. */
+export function aggregateEvents(aggregate: BatchAggregate): number {
+  return aggregate.accepted + aggregate.rejected;
+}

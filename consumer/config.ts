@@ -1,0 +1,148 @@
+/** The consumer's settings: one definition gives parsing, validation and `--help`. */
+import {
+  type ConfigOf,
+  DEFAULT_EVENT_TYPES,
+  LOG_LEVELS,
+  parsers,
+  type ProgramDefinition,
+  setting,
+} from "@activity/shared";
+import { z } from "zod";
+
+const EVENT_TYPE_LIST = z.string().transform((text) => text.split(",").map((part) => part.trim()))
+  .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/)).min(1));
+
+const settings = {
+  brokers: setting({
+    flag: "brokers",
+    env: "KAFKA_BROKERS",
+    fallback: "127.0.0.1:9092",
+    help: "Kafka bootstrap brokers.",
+    allowed: "a comma-separated list of host:port",
+    schema: parsers.brokers(),
+  }),
+  topic: setting({
+    flag: "topic",
+    env: "KAFKA_TOPIC",
+    fallback: "user_activity",
+    help: "Topic to consume.",
+    allowed: "a Kafka topic name (1-249 of A-Z a-z 0-9 . _ -)",
+    schema: parsers.topic(),
+  }),
+  group: setting({
+    flag: "group",
+    env: "CONSUMER_GROUP",
+    fallback: "activity-consumer",
+    help: "Consumer group; also the key of the offsets stored in PostgreSQL.",
+    allowed: "1-200 characters",
+    schema: parsers.text(200),
+  }),
+  databaseUrl: setting({
+    flag: "database-url",
+    env: "DATABASE_URL",
+    fallback: "postgres://postgres@127.0.0.1:5432/postgres",
+    help: "PostgreSQL connection URL.",
+    allowed: "a postgres:// or postgresql:// URL",
+    schema: parsers.postgresUrl(),
+    secret: true,
+  }),
+  flushEvents: setting({
+    flag: "flush-events",
+    env: "CONSUMER_FLUSH_EVENTS",
+    fallback: "20000",
+    help: "Flush to PostgreSQL once this many events are buffered.",
+    allowed: "a whole number from 1 to 1000000",
+    schema: parsers.integer(1, 1_000_000),
+  }),
+  flushIntervalMs: setting({
+    flag: "flush-interval-ms",
+    env: "CONSUMER_FLUSH_INTERVAL_MS",
+    fallback: "500",
+    help: "Flush at least this often while events are buffered.",
+    allowed: "a whole number of milliseconds from 10 to 60000",
+    schema: parsers.integer(10, 60_000),
+  }),
+  maxBufferEvents: setting({
+    flag: "max-buffer-events",
+    env: "CONSUMER_MAX_BUFFER_EVENTS",
+    fallback: "200000",
+    help: "Fetching pauses while this many events wait for a flush (backpressure).",
+    allowed: "a whole number from 1 to 10000000",
+    schema: parsers.integer(1, 10_000_000),
+  }),
+  dlqTopic: setting({
+    flag: "dlq-topic",
+    env: "KAFKA_DLQ_TOPIC",
+    fallback: "user_activity.dlq",
+    help: "Dead-letter topic for rejected messages (created if missing).",
+    allowed: "a Kafka topic name (1-249 of A-Z a-z 0-9 . _ -)",
+    schema: parsers.topic(),
+  }),
+  retentionDays: setting({
+    flag: "retention-days",
+    env: "RETENTION_DAYS",
+    fallback: "30",
+    help: "Per-minute data and rejected events older than this are deleted; older events are " +
+      "rejected.",
+    allowed: "a whole number of days from 1 to 3650",
+    schema: parsers.integer(1, 3650),
+  }),
+  rollupRetentionDays: setting({
+    flag: "rollup-retention-days",
+    env: "ROLLUP_RETENTION_DAYS",
+    fallback: "0",
+    help: "Hourly and daily rollups older than this are deleted (0 keeps them forever).",
+    allowed: "a whole number of days from 0 to 36500",
+    schema: parsers.integer(0, 36_500),
+  }),
+  futureToleranceS: setting({
+    flag: "future-tolerance-s",
+    env: "FUTURE_TOLERANCE_S",
+    fallback: "300",
+    help: "Events further than this in the future are rejected.",
+    allowed: "a whole number of seconds from 0 to 86400",
+    schema: parsers.integer(0, 86_400),
+  }),
+  eventTypes: setting({
+    flag: "event-types",
+    env: "EVENT_TYPES",
+    fallback: DEFAULT_EVENT_TYPES.join(","),
+    help: "Accepted event types; others are rejected as unknown_event_type.",
+    allowed: "a comma-separated list of lowercase identifiers",
+    schema: EVENT_TYPE_LIST,
+  }),
+  sessionTimeoutMs: setting({
+    flag: "session-timeout-ms",
+    env: "CONSUMER_SESSION_TIMEOUT_MS",
+    fallback: "30000",
+    help: "Kafka group session timeout: how soon a dead member's partitions move.",
+    allowed: "a whole number of milliseconds from 6000 to 300000",
+    schema: parsers.integer(6_000, 300_000),
+  }),
+  metricsPort: setting({
+    flag: "metrics-port",
+    env: "CONSUMER_METRICS_PORT",
+    fallback: "9465",
+    help: "Port of /metrics, /healthz and /readyz (0 turns it off).",
+    allowed: "a whole number from 0 to 65535",
+    schema: parsers.integer(0, 65_535),
+  }),
+  logLevel: setting({
+    flag: "log-level",
+    env: "LOG_LEVEL",
+    fallback: "info",
+    help: "Least severe log level written.",
+    allowed: `one of ${LOG_LEVELS.join(", ")}`,
+    schema: parsers.oneOf(LOG_LEVELS),
+  }),
+};
+
+/** The consumer program: its name, summary and settings. */
+export const consumerProgram: ProgramDefinition<typeof settings> = {
+  name: "consumer",
+  summary: "reads user activity from Kafka and writes exactly-once per-minute counts to PostgreSQL",
+  settings,
+};
+
+/** The consumer's parsed settings. */
+export type ConsumerConfig = ConfigOf<typeof settings>;

@@ -1,0 +1,33 @@
+/**
+ * `deno task consumer`: the consumer from the command line. Exits 0 after a
+ * clean stop (SIGINT/SIGTERM), 1 when it could not commit what it had read or
+ * hit a fatal error, 2 on a bad setting.
+ */
+import { loadConfigOrExit, processLogger, shutdownSignal } from "@activity/shared";
+import { consumerProgram } from "./config.ts";
+import { runConsumer } from "./run.ts";
+
+if (import.meta.main) {
+  const config = loadConfigOrExit(consumerProgram);
+  const log = processLogger("consumer", config.logLevel);
+  const shutdown = shutdownSignal();
+  const controller = new AbortController();
+  shutdown.promise.then((signal) => {
+    log.info("stopping", { signal });
+    controller.abort();
+    // A second signal, or a stop that hangs, must not keep the process alive for ever.
+    setTimeout(() => {
+      log.error("did not stop within 18 s; exiting");
+      Deno.exit(1);
+    }, 18_000);
+  });
+  try {
+    const summary = await runConsumer(config, { log, signal: controller.signal });
+    Deno.exit(summary.abandonedEvents > 0 ? 1 : 0);
+  } catch (error) {
+    log.error("consumer failed", { error: error as Error });
+    Deno.exit(1);
+  } finally {
+    shutdown.dispose();
+  }
+}

@@ -1,0 +1,133 @@
+/** The consumer's Prometheus metrics and its periodic progress line. */
+import { REJECT_REASONS } from "@activity/shared";
+import type { Counter, Gauge, Histogram, Logger, MetricsRegistry } from "@activity/shared";
+import type { FlushPlan } from "./flush_plan.ts";
+import type { RowsWritten } from "./store.ts";
+
+/** Every metric the consumer exports. */
+export interface ConsumerMetrics {
+  readonly consumed: Counter;
+  readonly accepted: Counter;
+  readonly rejected: Counter;
+  readonly late: Counter;
+  readonly flushes: Counter;
+  readonly flushDuration: Histogram;
+  readonly rows: Counter;
+  readonly lag: Gauge;
+  readonly latency: Histogram;
+  readonly buffered: Gauge;
+  readonly assigned: Gauge;
+  readonly deadLetters: Counter;
+}
+
+/** Registers the consumer's metrics. */
+export function registerConsumerMetrics(registry: MetricsRegistry): ConsumerMetrics {
+  const metrics: ConsumerMetrics = {
+    consumed: registry.counter(
+      "activity_consumer_events_consumed_total",
+      "Messages taken from Kafka into the buffer.",
+    ),
+    accepted: registry.counter(
+      "activity_consumer_events_accepted_total",
+      "Valid events counted and committed to PostgreSQL.",
+    ),
+    rejected: registry.counter(
+      "activity_consumer_events_rejected_total",
+      "Messages rejected and committed to rejected_events, by reason.",
+    ),
+    late: registry.counter(
+      "activity_consumer_events_late_total",
+      "Committed events that reached Kafka over a minute after they occurred.",
+    ),
+    flushes: registry.counter(
+      "activity_consumer_flushes_total",
+      "Flush attempts by outcome (committed, fenced, failed).",
+    ),
+    flushDuration: registry.histogram(
+      "activity_consumer_flush_duration_seconds",
+      "Time to commit one flush (dead letters and the PostgreSQL transaction).",
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+    rows: registry.counter(
+      "activity_consumer_rows_written_total",
+      "Rows inserted or updated in PostgreSQL, by table.",
+    ),
+    lag: registry.gauge(
+      "activity_consumer_lag_messages",
+      "Messages between the committed offset and the high watermark, by partition.",
+    ),
+    latency: registry.histogram(
+      "activity_consumer_event_commit_latency_seconds",
+      "Time from an event's occurred_at to the commit that counted it.",
+      [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+    ),
+    buffered: registry.gauge(
+      "activity_consumer_buffered_events",
+      "Events taken from Kafka and not yet committed.",
+    ),
+    assigned: registry.gauge(
+      "activity_consumer_assigned_partitions",
+      "Partitions assigned to this member.",
+    ),
+    deadLetters: registry.counter(
+      "activity_consumer_dead_letters_total",
+      "Rejected messages published to the dead-letter topic.",
+    ),
+  };
+  for (const reason of REJECT_REASONS) metrics.rejected.inc({ reason }, 0);
+  return metrics;
+}
+
+/** Records a committed flush. */
+export function recordCommit(
+  metrics: ConsumerMetrics,
+  plan: FlushPlan,
+  options: { rows: RowsWritten; durationMs: number; nowMs: number },
+): void {
+  metrics.flushes.inc({ outcome: "committed" });
+  metrics.flushDuration.observe(options.durationMs / 1000);
+  metrics.accepted.inc({}, plan.accepted);
+  metrics.late.inc({}, plan.late);
+  for (const [reason, count] of plan.rejectedByReason) metrics.rejected.inc({ reason }, count);
+  for (const [table, count] of Object.entries(options.rows)) metrics.rows.inc({ table }, count);
+  for (const [second, count] of plan.eventSeconds) {
+    const latency = Math.max(0, options.nowMs / 1000 - second - 0.5);
+    metrics.latency.observeMany(latency, count);
+  }
+}
+
+/** Writes a progress line every `intervalMs` from the metrics; returns a stop function. */
+export function startProgress(
+  metrics: ConsumerMetrics,
+  options: { log: Logger; intervalMs?: number; lag: () => bigint },
+): () => void {
+  const intervalMs = options.intervalMs ?? 5_000;
+  let last = { at: Date.now(), consumed: 0, committed: 0 };
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const consumed = metrics.consumed.get();
+    const accepted = metrics.accepted.get();
+    const rejected = REJECT_REASONS.reduce(
+      (sum, reason) => sum + metrics.rejected.get({ reason }),
+      0,
+    );
+    const committed = accepted + rejected;
+    const seconds = Math.max(0.001, (now - last.at) / 1000);
+    const rows = ["user_event_summary", "user_event_hourly", "user_event_daily"].reduce(
+      (sum, table) => sum + metrics.rows.get({ table }),
+      0,
+    );
+    options.log.info("progress", {
+      consumed_per_s: Math.round((consumed - last.consumed) / seconds),
+      committed_per_s: Math.round((committed - last.committed) / seconds),
+      accepted,
+      rejected,
+      rows_written: rows,
+      buffered: metrics.buffered.get(),
+      lag: Number(options.lag()),
+      partitions: metrics.assigned.get(),
+    });
+    last = { at: now, consumed, committed };
+  }, intervalMs);
+  return () => clearInterval(timer);
+}

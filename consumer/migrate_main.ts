@@ -1,0 +1,32 @@
+/** `deno task migrate`: applies the pending migrations to `DATABASE_URL` (or `--database-url`). */
+import { loadConfigOrExit, parsers, processLogger, setting } from "@activity/shared";
+import { migrate } from "./migrations.ts";
+
+if (import.meta.main) {
+  const config = loadConfigOrExit({
+    name: "migrate",
+    summary: "applies the pending SQL migrations in sql/ (under an advisory lock)",
+    settings: {
+      databaseUrl: setting({
+        flag: "database-url",
+        env: "DATABASE_URL",
+        fallback: "postgres://postgres@127.0.0.1:5432/postgres",
+        help: "PostgreSQL connection URL.",
+        allowed: "a postgres:// or postgresql:// URL",
+        schema: parsers.postgresUrl(),
+        secret: true,
+      }),
+    },
+  });
+  const log = processLogger("migrate", "info");
+  try {
+    const report = await migrate(config.databaseUrl, { log });
+    log.info("migrations up to date", {
+      applied: report.applied.length,
+      already_applied: report.alreadyApplied.length,
+    });
+  } catch (error) {
+    log.error("migration failed", { error: error as Error });
+    Deno.exit(1);
+  }
+}
