@@ -138,8 +138,9 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
       `"version" must be ${EVENT_VERSION}: current value is ${quote(record.version)}`,
     );
   }
-  let event = legacy ? undefined : fastCanonical(record);
-  let occurredAtMs = fastOccurredAtMs;
+  const fast = legacy ? undefined : fastCanonical(record);
+  let event = fast?.event;
+  let occurredAtMs = fast?.occurredAtMs ?? NaN;
   if (event === undefined) {
     const parsed = legacy ? parseLegacy(record) : activityEventSchema.safeParse(record);
     if (!parsed.success) return reject("schema_violation", describeIssue(parsed.error));
@@ -177,8 +178,6 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
 const CANONICAL_KEYS: ReadonlySet<string> = new Set(Object.keys(activityEventSchema.shape));
 const UUID = z.regexes.uuid();
 const OFFSET_DATETIME = z.regexes.datetime({ offset: true });
-/** `occurred_at` in epoch ms of the event `fastCanonical` last returned (saves a second parse). */
-let fastOccurredAtMs = 0;
 
 /**
  * The hot path of `decode`: the canonical event built exactly as `activityEventSchema` would
@@ -186,7 +185,9 @@ let fastOccurredAtMs = 0;
  * schema decides (so every rejection and its detail still come from zod). Checked against the
  * schema on generated inputs in `event_test.ts`.
  */
-function fastCanonical(record: Record<string, unknown>): ActivityEvent | undefined {
+function fastCanonical(
+  record: Record<string, unknown>,
+): { event: ActivityEvent; occurredAtMs: number } | undefined {
   for (const key in record) if (!CANONICAL_KEYS.has(key)) return undefined;
   const { event_id, user_id, session_id, event_type, occurred_at, page, properties } = record;
   if (
@@ -202,7 +203,6 @@ function fastCanonical(record: Record<string, unknown>): ActivityEvent | undefin
   }
   const occurredAtMs = Date.parse(occurred_at);
   if (Number.isNaN(occurredAtMs)) return undefined;
-  fastOccurredAtMs = occurredAtMs;
   const event: ActivityEvent = {
     version: EVENT_VERSION,
     event_id,
@@ -215,9 +215,9 @@ function fastCanonical(record: Record<string, unknown>): ActivityEvent | undefin
       : new Date(occurredAtMs).toISOString(),
     page,
   };
-  if (properties === undefined) return "properties" in record ? undefined : event;
+  if (properties === undefined) return "properties" in record ? undefined : { event, occurredAtMs };
   const copy = plainProperties(properties);
-  return copy === undefined ? undefined : { ...event, properties: copy };
+  return copy === undefined ? undefined : { event: { ...event, properties: copy }, occurredAtMs };
 }
 
 function plainProperties(
