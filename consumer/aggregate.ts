@@ -53,8 +53,8 @@ export interface BatchAggregate {
   /** Accepted events in the old prototype's shape. */
   legacy: number;
   readonly rejectedByReason: Map<RejectReason, number>;
-  /** Accepted events per second of event time (epoch s), for event→commit latency. */
-  readonly eventSeconds: Map<number, number>;
+  /** Accepted events per tenth of a second of event time (epoch ms / 100), for event→commit latency. */
+  readonly eventTenths: Map<number, number>;
 }
 
 /** How messages are judged. */
@@ -79,7 +79,7 @@ export function emptyAggregate(): BatchAggregate {
     late: 0,
     legacy: 0,
     rejectedByReason: new Map(),
-    eventSeconds: new Map(),
+    eventTenths: new Map(),
   };
 }
 
@@ -87,7 +87,7 @@ export function emptyAggregate(): BatchAggregate {
 export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): BatchAggregate {
   const aggregate = options.into ?? emptyAggregate();
   const lateAfterMs = options.lateAfterMs ?? 60_000;
-  const { counts, eventSeconds } = aggregate;
+  const { counts, eventTenths } = aggregate;
   for (const message of batch.messages) {
     const value = message.value;
     aggregate.bytes += value?.length ?? 0;
@@ -120,8 +120,8 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     if (byUser === undefined) byType.set(type, byUser = new Map());
     const user = result.event.user_id;
     byUser.set(user, (byUser.get(user) ?? 0) + 1);
-    const second = Math.floor(occurredAtMs / 1000);
-    eventSeconds.set(second, (eventSeconds.get(second) ?? 0) + 1);
+    const tenth = Math.floor(occurredAtMs / 100);
+    eventTenths.set(tenth, (eventTenths.get(tenth) ?? 0) + 1);
     aggregate.accepted++;
     if (result.legacy) aggregate.legacy++;
     if (Number(message.timestamp) - occurredAtMs > lateAfterMs) aggregate.late++;

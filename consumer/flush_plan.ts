@@ -37,8 +37,8 @@ export interface FlushPlan {
   readonly rejected: number;
   readonly bytes: number;
   readonly late: number;
-  /** Accepted events per second of event time (epoch s). */
-  readonly eventSeconds: ReadonlyMap<number, number>;
+  /** Accepted events per tenth of a second of event time (epoch ms / 100). */
+  readonly eventTenths: ReadonlyMap<number, number>;
 }
 
 /** Lays out an aggregate and its offset ranges as a flush plan. */
@@ -79,7 +79,7 @@ export function planFlush(
     rejected: aggregate.rejected,
     bytes: aggregate.bytes,
     late: aggregate.late,
-    eventSeconds: aggregate.eventSeconds,
+    eventTenths: aggregate.eventTenths,
   };
 }
 
