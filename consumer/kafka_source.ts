@@ -139,12 +139,8 @@ function createSource(consumer: Consumer, producer: Producer, options: SourceOpt
       consumer.seek({ topic, partition, offset });
     },
     async publishDeadLetters(rejections) {
-      for (let i = 0; i < rejections.length; i += 1_000) {
-        await producer.send({
-          topic: options.dlqTopic,
-          acks: -1,
-          messages: rejections.slice(i, i + 1_000).map((rejection) => deadLetter(rejection)),
-        });
+      for (const chunk of deadLetterRequests(rejections)) {
+        await producer.send({ topic: options.dlqTopic, acks: -1, messages: chunk.map(deadLetter) });
       }
     },
     commitGroupOffsets(offsets) {
@@ -174,6 +170,36 @@ function createSource(consumer: Consumer, producer: Producer, options: SourceOpt
       }
     },
   };
+}
+
+/** Most messages, and most value bytes, in one dead-letter produce request. */
+const DLQ_REQUEST_MESSAGES = 1_000;
+const DLQ_REQUEST_BYTES = 900 * 1024;
+
+/**
+ * Splits rejections into produce requests the broker accepts: the broker refuses a record batch
+ * over its message size limit (1 MB by default), so large values go in requests of their own.
+ */
+export function deadLetterRequests(rejections: readonly Rejection[]): Rejection[][] {
+  const requests: Rejection[][] = [];
+  let current: Rejection[] = [];
+  let bytes = 0;
+  for (const rejection of rejections) {
+    const size = Math.min(rejection.value?.length ?? 0, MAX_DLQ_VALUE_BYTES) +
+      (rejection.key?.length ?? 0) + rejection.detail.length + 256;
+    if (
+      current.length > 0 &&
+      (current.length >= DLQ_REQUEST_MESSAGES || bytes + size > DLQ_REQUEST_BYTES)
+    ) {
+      requests.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(rejection);
+    bytes += size;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
 }
 
 function deadLetter(rejection: Rejection) {
