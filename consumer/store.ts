@@ -52,6 +52,9 @@ export function openStore(databaseUrl: string, options: { applicationName?: stri
     max: 4,
     idle_timeout: 60,
     connect_timeout: 10,
+    // postgres.js waits up to 20 s between reconnects by default, and every failed ping during an
+    // outage raises that wait: cap it at 2 s so the consumer is back soon after PostgreSQL is.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.1 * 2 ** retries, 2),
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? "activity-consumer" },
   });
