@@ -40,7 +40,8 @@ export async function readMachineFacts(
 async function commandFirstLine(command: string, args: string[]): Promise<string> {
   try {
     const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "null" }).output();
-    return new TextDecoder().decode(out.stdout).split("\n").find((line) => /\d/.test(line))
+    const lines = new TextDecoder().decode(out.stdout).split("\n");
+    return (lines.find((line) => /^version\b/i.test(line)) ?? lines.find((line) => /\d/.test(line)))
       ?.trim() ?? "unknown";
   } catch {
     return "not installed";

@@ -77,7 +77,7 @@ Deno.test("the producer SIGKILLed mid-batch: every event it reported as sent is 
         if (metrics) {
           reportedByMetrics = Math.max(
             reportedByMetrics,
-            metricSum(metrics, "producer_events_sent_total"),
+            metricSum(metrics, "activity_producer_events_sent_total"),
           );
         }
         await sleep(20);

@@ -136,8 +136,8 @@ Deno.test("SIGTERM mid-run stops generating, flushes, exits 0, and every event r
   // At --rate max a batch is always in flight and the next one being built when the signal comes.
   await producer.waitFor((line) => line.msg === "progress" && (line.sent as number) > 20_000);
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  assert.match(metrics, /^producer_events_sent_total\{event_type="view"\} \d+$/m);
-  assert.match(metrics, /^producer_send_latency_seconds_count \d+$/m);
+  assert.match(metrics, /^activity_producer_events_sent_total\{event_type="view"\} \d+$/m);
+  assert.match(metrics, /^activity_producer_send_latency_seconds_count \d+$/m);
   assert.equal(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text(), "ok\n");
   const run = await producer.stop("SIGTERM");
   assert.equal(run.code, 0, run.stderr);

@@ -25,37 +25,37 @@ export interface ProducerMetrics {
 export function createProducerMetrics(registry: MetricsRegistry): ProducerMetrics {
   const metrics: ProducerMetrics = {
     eventsSent: registry.counter(
-      "producer_events_sent_total",
+      "activity_producer_events_sent_total",
       "Valid events acknowledged by Kafka, by event type.",
     ),
     malformedSent: registry.counter(
-      "producer_malformed_sent_total",
+      "activity_producer_malformed_sent_total",
       "Injected malformed messages acknowledged by Kafka, by expected rejection reason.",
     ),
     eventsFailed: registry.counter(
-      "producer_events_failed_total",
+      "activity_producer_events_failed_total",
       "Messages generated but not delivered (sending failed).",
     ),
     sendErrors: registry.counter(
-      "producer_send_errors_total",
+      "activity_producer_send_errors_total",
       "Batches whose sending finally failed.",
     ),
     sendRetries: registry.counter(
-      "producer_send_retries_total",
+      "activity_producer_send_retries_total",
       "Send attempts that failed and were retried with backoff.",
     ),
     batchMessages: registry.histogram(
-      "producer_batch_messages",
+      "activity_producer_batch_messages",
       "Messages per batch sent.",
       [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
     ),
     sendLatency: registry.histogram(
-      "producer_send_latency_seconds",
+      "activity_producer_send_latency_seconds",
       "Time from handing a batch to Kafka until it was acknowledged.",
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     ),
     behindSchedule: registry.gauge(
-      "producer_behind_schedule_seconds",
+      "activity_producer_behind_schedule_seconds",
       "How far generation is behind the send schedule (0 when keeping up or at --rate max).",
     ),
   };

@@ -46,15 +46,15 @@ Deno.test("a run reports what was acknowledged, by type and by rejection reason,
   assert.equal(received.reduce((sum, batch) => sum + batch.count, 0), 2500);
   const text = metrics.render();
   for (const [type, count] of Object.entries(summary.sentByType)) {
-    assert.ok(text.includes(`producer_events_sent_total{event_type="${type}"} ${count}\n`), type);
+    assert.ok(text.includes(`activity_producer_events_sent_total{event_type="${type}"} ${count}\n`), type);
   }
   assert.ok(
     text.includes(
-      `producer_malformed_sent_total{reason="empty"} ${summary.invalidByReason.empty}\n`,
+      `activity_producer_malformed_sent_total{reason="empty"} ${summary.invalidByReason.empty}\n`,
     ),
   );
-  assert.ok(text.includes("producer_events_failed_total 0\n"));
-  assert.ok(text.includes(`producer_batch_messages_count ${received.length}\n`));
+  assert.ok(text.includes("activity_producer_events_failed_total 0\n"));
+  assert.ok(text.includes(`activity_producer_batch_messages_count ${received.length}\n`));
   assert.ok(lines.some((line) => line.msg === "publishing" && line.seed === 3));
 });
 
@@ -74,8 +74,8 @@ Deno.test("a failing sink ends the run with the undelivered count and the error"
   assert.equal(summary.error, "Error: NOT_ENOUGH_REPLICAS");
   assert.equal(summary.sent, 4000);
   assert.ok(summary.failed >= 2000);
-  assert.ok(metrics.render().includes(`producer_events_failed_total ${summary.failed}\n`));
-  assert.ok(metrics.render().includes("producer_send_errors_total 1\n"));
+  assert.ok(metrics.render().includes(`activity_producer_events_failed_total ${summary.failed}\n`));
+  assert.ok(metrics.render().includes("activity_producer_send_errors_total 1\n"));
   assert.ok(lines.some((line) => line.msg === "sending a batch failed" && line.level === "error"));
 });
 
