@@ -1,11 +1,12 @@
 /** The consumer's settings: one definition gives parsing, validation and `--help`. */
 import {
+  commonSettings,
   type ConfigOf,
   DEFAULT_EVENT_TYPES,
-  LOG_LEVELS,
   parsers,
   type ProgramDefinition,
   setting,
+  topicSetting,
 } from "@activity/shared";
 import { z } from "zod";
 
@@ -13,22 +14,8 @@ const EVENT_TYPE_LIST = z.string().transform((text) => text.split(",").map((part
   .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/)).min(1));
 
 const settings = {
-  brokers: setting({
-    flag: "brokers",
-    env: "KAFKA_BROKERS",
-    fallback: "127.0.0.1:9092",
-    help: "Kafka bootstrap brokers.",
-    allowed: "a comma-separated list of host:port",
-    schema: parsers.brokers(),
-  }),
-  topic: setting({
-    flag: "topic",
-    env: "KAFKA_TOPIC",
-    fallback: "user_activity",
-    help: "Topic to consume.",
-    allowed: "a Kafka topic name (1-249 of A-Z a-z 0-9 . _ -)",
-    schema: parsers.topic(),
-  }),
+  brokers: commonSettings.brokers,
+  topic: topicSetting("Topic to consume."),
   group: setting({
     flag: "group",
     env: "CONSUMER_GROUP",
@@ -127,14 +114,7 @@ const settings = {
     allowed: "a whole number from 0 to 65535",
     schema: parsers.integer(0, 65_535),
   }),
-  logLevel: setting({
-    flag: "log-level",
-    env: "LOG_LEVEL",
-    fallback: "info",
-    help: "Least severe log level written.",
-    allowed: `one of ${LOG_LEVELS.join(", ")}`,
-    schema: parsers.oneOf(LOG_LEVELS),
-  }),
+  logLevel: commonSettings.logLevel,
 };
 
 /** The consumer program: its name, summary and settings. */

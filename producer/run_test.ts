@@ -46,7 +46,10 @@ Deno.test("a run reports what was acknowledged, by type and by rejection reason,
   assert.equal(received.reduce((sum, batch) => sum + batch.count, 0), 2500);
   const text = metrics.render();
   for (const [type, count] of Object.entries(summary.sentByType)) {
-    assert.ok(text.includes(`activity_producer_events_sent_total{event_type="${type}"} ${count}\n`), type);
+    assert.ok(
+      text.includes(`activity_producer_events_sent_total{event_type="${type}"} ${count}\n`),
+      type,
+    );
   }
   assert.ok(
     text.includes(

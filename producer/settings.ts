@@ -4,11 +4,12 @@
  * from it). Pure.
  */
 import {
+  commonSettings,
   type ConfigOf,
-  LOG_LEVELS,
   parsers,
   type ProgramDefinition,
   setting,
+  topicSetting,
 } from "@activity/shared";
 import { z } from "zod";
 import type { Burst } from "./arrivals.ts";
@@ -58,22 +59,8 @@ const eventMix: z.ZodType<EventMix, string> = z.string()
   });
 
 const settings = {
-  brokers: setting({
-    flag: "brokers",
-    env: "KAFKA_BROKERS",
-    fallback: "127.0.0.1:9092",
-    help: "Kafka bootstrap brokers.",
-    allowed: "a comma-separated list of host:port",
-    schema: parsers.brokers(),
-  }),
-  topic: setting({
-    flag: "topic",
-    env: "KAFKA_TOPIC",
-    fallback: "user_activity",
-    help: "Topic to publish to (created if missing).",
-    allowed: "a Kafka topic name (letters, digits, . _ -)",
-    schema: parsers.topic(),
-  }),
+  brokers: commonSettings.brokers,
+  topic: topicSetting("Topic to publish to (created if missing)."),
   partitions: setting({
     flag: "partitions",
     env: "KAFKA_PARTITIONS",
@@ -180,14 +167,7 @@ const settings = {
     allowed: "true or false",
     schema: parsers.oneOf(["true", "false"]).transform((value) => value === "true"),
   }),
-  logLevel: setting({
-    flag: "log-level",
-    env: "LOG_LEVEL",
-    fallback: "info",
-    help: "Log level; per-event lines at debug.",
-    allowed: `one of ${LOG_LEVELS.join(", ")}`,
-    schema: parsers.oneOf(LOG_LEVELS),
-  }),
+  logLevel: commonSettings.logLevel,
   progressIntervalMs: setting({
     flag: "progress-interval",
     env: "PRODUCER_PROGRESS_INTERVAL",

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
 /** One setting: where it is read from, what it means and how its text is parsed. */
 export interface Setting<T> {
@@ -177,3 +178,38 @@ export const parsers = {
     return z.string().min(1).max(max);
   },
 } as const;
+
+/** The settings every program shares, so their flags, variables and messages agree. */
+export const commonSettings: {
+  readonly brokers: Setting<string[]>;
+  readonly logLevel: Setting<LogLevel>;
+} = {
+  brokers: setting({
+    flag: "brokers",
+    env: "KAFKA_BROKERS",
+    fallback: "127.0.0.1:9092",
+    help: "Kafka bootstrap brokers.",
+    allowed: "a comma-separated list of host:port",
+    schema: parsers.brokers(),
+  }),
+  logLevel: setting({
+    flag: "log-level",
+    env: "LOG_LEVEL",
+    fallback: "info",
+    help: "Least severe log level written (per-event lines are at debug).",
+    allowed: `one of ${LOG_LEVELS.join(", ")}`,
+    schema: parsers.oneOf(LOG_LEVELS),
+  }),
+};
+
+/** The `--topic` / `KAFKA_TOPIC` setting, with a program's own help line. */
+export function topicSetting(help: string): Setting<string> {
+  return setting({
+    flag: "topic",
+    env: "KAFKA_TOPIC",
+    fallback: "user_activity",
+    help,
+    allowed: "a Kafka topic name (1-249 of A-Z a-z 0-9 . _ -)",
+    schema: parsers.topic(),
+  });
+}
