@@ -10,7 +10,13 @@
  * Prints a table and writes `bench-results/kafka-clients-<time>.json`.
  */
 import process from "node:process";
-import { type ConfigOf, loadConfigOrExit, parsers, setting } from "@activity/shared";
+import {
+  commonSettings,
+  type ConfigOf,
+  loadConfigOrExit,
+  parsers,
+  setting,
+} from "@activity/shared";
 import { createKafka, ensureTopics, topicEndOffsets } from "@activity/shared/kafka";
 import { z } from "zod";
 import { defaultKafkaOptions, KAFKA_VERSION, runningKafkaPid } from "../tools/kafka_local.ts";
@@ -31,14 +37,10 @@ const list = <const T extends readonly [string, ...string[]]>(names: T) =>
     .pipe(z.array(z.enum(names)).min(1));
 
 const settings = {
-  brokers: setting({
-    flag: "brokers",
-    env: "KAFKA_BROKERS",
-    fallback: "127.0.0.1:9092",
+  brokers: {
+    ...commonSettings.brokers,
     help: "Kafka bootstrap brokers (e.g. from `deno task services`).",
-    allowed: "a comma-separated list of host:port",
-    schema: parsers.brokers(),
-  }),
+  },
   count: setting({
     flag: "count",
     fallback: "1000000",

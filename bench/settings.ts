@@ -1,5 +1,11 @@
 /** The benchmark's settings (flags and environment, as for the programs). */
-import { type ConfigOf, parsers, type ProgramDefinition, setting } from "@activity/shared";
+import {
+  commonSettings,
+  type ConfigOf,
+  parsers,
+  type ProgramDefinition,
+  setting,
+} from "@activity/shared";
 import { z } from "zod";
 
 const PHASES = ["producer", "drain", "kcat", "live", "dashboard"] as const;
@@ -8,23 +14,14 @@ const PHASES = ["producer", "drain", "kcat", "live", "dashboard"] as const;
 export type BenchPhase = typeof PHASES[number];
 
 const settings = {
-  brokers: setting({
-    flag: "brokers",
-    env: "KAFKA_BROKERS",
-    fallback: "127.0.0.1:9092",
+  brokers: {
+    ...commonSettings.brokers,
     help: "Kafka bootstrap brokers (e.g. from `deno task services`).",
-    allowed: "a comma-separated list of host:port",
-    schema: parsers.brokers(),
-  }),
-  databaseUrl: setting({
-    flag: "database-url",
-    env: "DATABASE_URL",
-    fallback: "postgres://postgres@127.0.0.1:5432/postgres",
+  },
+  databaseUrl: {
+    ...commonSettings.databaseUrl,
     help: "PostgreSQL server; the benchmark creates and drops its own databases there.",
-    allowed: "a postgres:// URL of a role that may create databases",
-    schema: parsers.postgresUrl(),
-    secret: true,
-  }),
+  },
   events: setting({
     flag: "events",
     fallback: "1000000",

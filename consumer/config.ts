@@ -24,15 +24,7 @@ const settings = {
     allowed: "1-200 characters",
     schema: parsers.text(200),
   }),
-  databaseUrl: setting({
-    flag: "database-url",
-    env: "DATABASE_URL",
-    fallback: "postgres://postgres@127.0.0.1:5432/postgres",
-    help: "PostgreSQL connection URL.",
-    allowed: "a postgres:// or postgresql:// URL",
-    schema: parsers.postgresUrl(),
-    secret: true,
-  }),
+  databaseUrl: commonSettings.databaseUrl,
   flushEvents: setting({
     flag: "flush-events",
     env: "CONSUMER_FLUSH_EVENTS",

@@ -1,5 +1,5 @@
 /** `deno task migrate`: applies the pending migrations to `DATABASE_URL` (or `--database-url`). */
-import { loadConfigOrExit, parsers, processLogger, setting } from "@activity/shared";
+import { commonSettings, loadConfigOrExit, processLogger } from "@activity/shared";
 import { migrate } from "./migrations.ts";
 
 if (import.meta.main) {
@@ -7,15 +7,7 @@ if (import.meta.main) {
     name: "migrate",
     summary: "applies the pending SQL migrations in sql/ (under an advisory lock)",
     settings: {
-      databaseUrl: setting({
-        flag: "database-url",
-        env: "DATABASE_URL",
-        fallback: "postgres://postgres@127.0.0.1:5432/postgres",
-        help: "PostgreSQL connection URL.",
-        allowed: "a postgres:// or postgresql:// URL",
-        schema: parsers.postgresUrl(),
-        secret: true,
-      }),
+      databaseUrl: commonSettings.databaseUrl,
     },
   });
   const log = processLogger("migrate", "info");

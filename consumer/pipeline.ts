@@ -6,7 +6,7 @@
  * the next flush grows with the time PostgreSQL takes and batches stay large
  * exactly when the database is the bottleneck.
  */
-import { DAY_MS, type DecodeOptions, type Logger } from "@activity/shared";
+import { DAY_MS, type DecodeOptions, type Logger, sleep } from "@activity/shared";
 import { aggregateBatch, type BatchAggregate, emptyAggregate } from "./aggregate.ts";
 import type { ConsumerConfig } from "./config.ts";
 import { type FlushPlan, planEvents, planFlush } from "./flush_plan.ts";
@@ -25,7 +25,7 @@ import {
   resetFence,
   unreadMessages,
 } from "./offset_fence.ts";
-import { backoffDelayMs, sleep } from "./retry.ts";
+import { backoffDelayMs } from "./retry.ts";
 import { createWakeup } from "./wakeup.ts";
 import type { Store } from "./store.ts";
 

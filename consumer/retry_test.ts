@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoffDelayMs, isConnectionError, sleep } from "./retry.ts";
+import { backoffDelayMs, isConnectionError } from "./retry.ts";
 
 Deno.test("retries back off by doubling from 100 ms up to a cap", () => {
   assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 50].map((n) => backoffDelayMs(n)), [
@@ -24,13 +24,4 @@ Deno.test("connection failures are told apart from statements the server refused
   assert.ok(!isConnectionError({ code: "42P01", severity: "ERROR" }));
   assert.ok(!isConnectionError(new Error("no code")));
   assert.ok(!isConnectionError("text"));
-});
-
-Deno.test("sleep ends early when its signal aborts", async () => {
-  const controller = new AbortController();
-  const started = Date.now();
-  const sleeping = sleep(10_000, controller.signal);
-  controller.abort();
-  await sleeping;
-  assert.ok(Date.now() - started < 1_000);
 });

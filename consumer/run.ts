@@ -1,12 +1,12 @@
 /** `runConsumer`: migrations, then Kafka → pipeline → PostgreSQL until the signal aborts. */
-import { type Logger, MetricsRegistry, serveHealth } from "@activity/shared";
+import { type Logger, MetricsRegistry, serveHealth, sleep } from "@activity/shared";
 import type { ConsumerConfig } from "./config.ts";
 import { startKafkaSource } from "./kafka_source.ts";
 import { deleteExpired, retentionTargets, sampleStorage } from "./maintenance.ts";
 import { registerConsumerMetrics, startProgress } from "./metrics.ts";
 import { migrate, MigrationError } from "./migrations.ts";
 import { createPipeline, type PipelineSummary } from "./pipeline.ts";
-import { backoffDelayMs, isConnectionError, sleep } from "./retry.ts";
+import { backoffDelayMs, isConnectionError } from "./retry.ts";
 import { openStore, type Store } from "./store.ts";
 
 /** How `runConsumer` reports and when it stops. */

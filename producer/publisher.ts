@@ -7,7 +7,7 @@
  * it. No Kafka here: the sink is the edge.
  */
 import { setImmediate } from "node:timers";
-import { REJECT_REASONS, type RejectReason } from "@activity/shared";
+import { REJECT_REASONS, type RejectReason, sleep } from "@activity/shared";
 import { type BatchLimits, OutgoingBatch } from "./batch.ts";
 import type { SimulatedMessage, Simulation } from "./simulation.ts";
 
@@ -93,7 +93,7 @@ export async function publish(
   hooks: PublishHooks = {},
 ): Promise<PublishResult> {
   const now = hooks.now ?? (() => performance.now());
-  const sleep = hooks.sleep ?? abortableSleep;
+  const pause = hooks.sleep ?? sleep;
   const stats = hooks.stats ?? new PublishStats();
   stats.sentByType = Array.from({ length: plan.typeCount }, () => 0);
   const inFlight = new Set<Promise<void>>();
@@ -165,7 +165,7 @@ export async function publish(
             ? batch.openedAt - startedAt + plan.batch.lingerMs
             : Infinity;
           if (elapsed >= lingerEnd) break;
-          await sleep(Math.min(message.scheduledMs, lingerEnd) - elapsed, hooks.signal);
+          await pause(Math.min(message.scheduledMs, lingerEnd) - elapsed, hooks.signal);
           continue;
         }
         stats.behindMs = elapsed - message.scheduledMs;
@@ -218,18 +218,4 @@ export function malformedByReason(stats: PublishStats): Partial<Record<RejectRea
   return Object.fromEntries(
     REJECT_REASONS.map((reason, i) => [reason, stats.malformedSent[i]]).filter(([, n]) => n),
   );
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

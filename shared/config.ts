@@ -182,6 +182,7 @@ export const parsers = {
 /** The settings every program shares, so their flags, variables and messages agree. */
 export const commonSettings: {
   readonly brokers: Setting<string[]>;
+  readonly databaseUrl: Setting<string>;
   readonly logLevel: Setting<LogLevel>;
 } = {
   brokers: setting({
@@ -191,6 +192,15 @@ export const commonSettings: {
     help: "Kafka bootstrap brokers.",
     allowed: "a comma-separated list of host:port",
     schema: parsers.brokers(),
+  }),
+  databaseUrl: setting({
+    flag: "database-url",
+    env: "DATABASE_URL",
+    fallback: "postgres://postgres@127.0.0.1:5432/postgres",
+    help: "PostgreSQL connection URL.",
+    allowed: "a postgres:// or postgresql:// URL",
+    schema: parsers.postgresUrl(),
+    secret: true,
   }),
   logLevel: setting({
     flag: "log-level",

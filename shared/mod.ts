@@ -10,3 +10,4 @@ export * from "./config.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";
 export * from "./runtime.ts";
+export * from "./sleep.ts";
