@@ -62,10 +62,13 @@ async function resolveServices(): Promise<Services> {
   const options = defaultKafkaOptions();
   const alreadyRunning = await runningKafkaPid(options);
   const address = await startLocalKafka(options);
-  const startedPid = alreadyRunning ? undefined : await runningKafkaPid(options);
-  if (startedPid) {
-    // Started for this run only: stop it when the test process ends.
-    globalThis.addEventListener("unload", () => Deno.kill(startedPid, "SIGTERM"));
+  if (!alreadyRunning) {
+    // Left running for later runs: Deno fires "unload" after each test module, so stopping it
+    // there would pull the broker from under the modules that follow.
+    console.error(
+      `Started a local Kafka broker at ${address} for the tests; it keeps running ` +
+        "(stop it with `deno task services:stop`).",
+    );
   }
   return { brokers: [address], databaseUrl };
 }
