@@ -2,7 +2,7 @@
  * Testcontainers path of the test fixtures, loaded only when a Docker engine
  * answers (never on machines without one, so it is checked by type only there).
  */
-import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
+import { GenericContainer, Wait } from "testcontainers";
 
 /** Images used when tests start their own containers. */
 export const TEST_IMAGES = {
@@ -10,10 +10,10 @@ export const TEST_IMAGES = {
   postgres: "postgres:17.6-bookworm",
 } as const;
 
-/** Starts Kafka and PostgreSQL containers for this test run; they stop when the process ends. */
+/** Starts Kafka and PostgreSQL containers for this test run; the reaper removes them at exit. */
 export async function startContainers(): Promise<{ brokers: string[]; databaseUrl: string }> {
   const kafkaPort = 19092 + Math.floor(Math.random() * 1000);
-  const [kafka, pg] = await Promise.all([
+  const [, pg] = await Promise.all([
     new GenericContainer(TEST_IMAGES.kafka)
       .withExposedPorts({ container: 9092, host: kafkaPort })
       .withEnvironment({
@@ -38,15 +38,11 @@ export async function startContainers(): Promise<{ brokers: string[]; databaseUr
       .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
       .start(),
   ]);
-  stopOnExit([kafka, pg]);
+  // Not stopped in an "unload" listener: Deno fires it after each test module, which would pull the
+  // containers from under the next module. Testcontainers' reaper (Ryuk) removes them when this
+  // process exits.
   return {
     brokers: [`localhost:${kafkaPort}`],
     databaseUrl: `postgres://postgres@${pg.getHost()}:${pg.getMappedPort(5432)}/postgres`,
   };
-}
-
-function stopOnExit(containers: StartedTestContainer[]): void {
-  globalThis.addEventListener("unload", () => {
-    for (const container of containers) void container.stop();
-  });
 }
