@@ -3,7 +3,7 @@
  * clean stop (SIGINT/SIGTERM), 1 when it could not commit what it had read or
  * hit a fatal error, 2 on a bad setting.
  */
-import { loadConfigOrExit, processLogger, shutdownSignal } from "@activity/shared";
+import { loadConfigOrExit, processLogger, shutdownSignal } from "@activity/shared/runtime";
 import { consumerProgram } from "./config.ts";
 import { runConsumer } from "./run.ts";
 
