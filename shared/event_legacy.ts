@@ -29,6 +29,11 @@ export const EPOCH_MILLISECONDS_FROM = 1e11;
  */
 export const EPOCH_LIMIT = 1e14;
 
+/** A power of ten as "1e11". */
+function power(value: number): string {
+  return `1e${Math.round(Math.log10(value))}`;
+}
+
 /** The date-time forms of ISO 8601 that `timestamp` takes, after a space is read as "T". */
 const DATETIME_PATTERN = z.regexes.datetime({ local: true, offset: true });
 const WITH_OFFSET = /(?:Z|[+-]\d{2}:\d{2})$/;
@@ -67,8 +72,8 @@ export const LEGACY_FIELDS = [
     name: "timestamp",
     type: "string or number",
     allowed: 'an ISO 8601 date-time ("T" or a space before the time; no offset means UTC) or ' +
-      `epoch seconds/milliseconds (a number: seconds below ${EPOCH_MILLISECONDS_FROM}, ` +
-      `milliseconds from ${EPOCH_MILLISECONDS_FROM} to below ${EPOCH_LIMIT})`,
+      `epoch seconds/milliseconds (a number: seconds below ${power(EPOCH_MILLISECONDS_FROM)}, ` +
+      `milliseconds from ${power(EPOCH_MILLISECONDS_FROM)} to below ${power(EPOCH_LIMIT)})`,
     schema: z.union([z.string(), z.number()]).refine((value) =>
       legacyTimestampMs(value) !== undefined
     ),

@@ -88,7 +88,8 @@ export const EVENT_FIELDS = [
   patternField(
     "event_id",
     UUID_PATTERN,
-    "a UUID (8-4-4-4-12 hex digits, version 1-8, RFC 9562 variant), unique per event",
+    "a UUID (8-4-4-4-12 hex digits: version 1-8 with the RFC 9562 variant, or the nil or max " +
+      "UUID), unique per event",
   ),
   patternField("user_id", SAFE_ID_PATTERN, SAFE_ID_ALLOWED),
   patternField("session_id", SAFE_ID_PATTERN, SAFE_ID_ALLOWED),
