@@ -1,27 +1,12 @@
 import assert from "node:assert/strict";
-import {
-  type ActivityEvent,
-  activityEventSchema,
-  decode,
-  EVENT_FIELDS,
-  type EventFieldName,
-} from "./event.ts";
+import { activityEventSchema, decode, EVENT_FIELDS, type EventFieldName } from "./event.ts";
 import { readCanonical } from "./event_fast.ts";
+import { COMPLETE_EVENT } from "../testing/event_samples.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const bytes = (text: string) => new TextEncoder().encode(text);
 
-/** A valid event with every field of the schema, optional ones too (a new field fails here). */
-const FULL: Required<ActivityEvent> = {
-  version: 1,
-  event_id: "01890a5d-ac96-774b-bcce-b302099a8057",
-  user_id: "user_42",
-  session_id: "s-1",
-  event_type: "click",
-  occurred_at: "2026-06-01T11:59:00.250Z",
-  page: "/products/7",
-  properties: { button: "buy", price: 9.5, ok: true, none: null },
-};
+const FULL = COMPLETE_EVENT;
 
 /** Valid and invalid values of every field; the generated inputs below mix them. */
 const ODD: Record<EventFieldName, readonly unknown[]> = {

@@ -10,21 +10,14 @@ import {
   LEGACY_FIELDS,
   REJECT_REASONS,
 } from "./event.ts";
+import { COMPLETE_EVENT } from "../testing/event_samples.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 function validEvent(overrides: Partial<Record<keyof ActivityEvent, unknown>> = {}) {
-  return {
-    version: 1,
-    event_id: "01890a5d-ac96-774b-bcce-b302099a8057",
-    user_id: "user_42",
-    session_id: "s-1",
-    event_type: "click",
-    occurred_at: "2026-06-01T11:59:00.250Z",
-    page: "/products/7",
-    ...overrides,
-  };
+  const { properties: _, ...event } = COMPLETE_EVENT;
+  return { ...event, ...overrides };
 }
 
 const LEGACY = { user_id: "user_7", event_type: "view", timestamp: "2026-06-01T11:30:15.123456" };
@@ -52,10 +45,7 @@ Deno.test("a valid event decodes to itself with occurred_at in UTC", () => {
 });
 
 Deno.test("encode then decode gives back the same event", () => {
-  const event = {
-    ...validEvent(),
-    properties: { button: "buy", price: 9.5, ok: true },
-  } as ActivityEvent;
+  const event: ActivityEvent = COMPLETE_EVENT;
   const result = decode(encode(event), { nowMs: NOW });
   assert.equal(result.kind, "accepted");
   if (result.kind === "accepted") assert.deepEqual(result.event, event);
