@@ -21,6 +21,7 @@ Deno.test("the consumer's defaults are the documented ones", () => {
     eventTypes: ["click", "view", "scroll"],
     sessionTimeoutMs: 30_000,
     flushTimeoutMs: 30_000,
+    notReadyAfterMs: 30_000,
     takeOverFrom: "",
     metricsPort: 9465,
     logLevel: "info",
