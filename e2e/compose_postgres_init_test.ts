@@ -5,6 +5,7 @@
  * cluster-wide); the migrations' grants name `grafana_reader`, so the copy
  * applied here names the test's reader instead.
  */
+import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { migrate } from "@activity/consumer";
@@ -65,7 +66,7 @@ async function migrationsFor(
     );
   }
   return {
-    directory: new URL(`file://${folder}/`),
+    directory: pathToFileURL(`${folder}/`),
     remove: () => Deno.remove(folder, { recursive: true }),
   };
 }

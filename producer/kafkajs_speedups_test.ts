@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 // @ts-types="./kafkajs_encoder.d.ts"
@@ -198,7 +199,7 @@ async function speedupsAfter(firstImport: string): Promise<unknown> {
        await import(${url("./kafka_sink.ts")});
        console.log(JSON.stringify(installKafkaJsSpeedups()));`,
     ],
-    cwd: new URL("..", import.meta.url).pathname,
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -237,7 +238,7 @@ Deno.test("records without the zero-filled buffer are byte for byte KafkaJS's re
 });
 
 async function sampleRequest(args: string[]): Promise<{ speedups: unknown; base64: string }> {
-  const script = new URL("../testing/producer_kafkajs_request.ts", import.meta.url).pathname;
+  const script = fileURLToPath(new URL("../testing/producer_kafkajs_request.ts", import.meta.url));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, ...args],
     stdout: "piped",
