@@ -1,11 +1,17 @@
 /**
  * `deno task consumer`: the consumer from the command line. Exits 0 after a
  * clean stop (SIGINT/SIGTERM), 1 when it could not commit what it had read or
- * hit a fatal error, 2 on a bad setting.
+ * hit a fatal error, 2 on a bad setting. `consumer migrate` only applies the
+ * migrations and exits (the binary carries them; compose's `migrate` service).
  */
 import { loadConfigOrExit, processLogger, shutdownSignal } from "@activity/shared";
 import { consumerProgram } from "./config.ts";
+import { migrateCommand } from "./migrate_main.ts";
 import { runConsumer } from "./run.ts";
+
+if (import.meta.main && Deno.args[0] === "migrate") {
+  Deno.exit(await migrateCommand(Deno.args.slice(1)));
+}
 
 if (import.meta.main) {
   const config = loadConfigOrExit(consumerProgram);
