@@ -309,3 +309,26 @@ Deno.test("the consumer finds every migration in a copy holding only what its bi
     await Deno.remove(bare, { recursive: true });
   }
 });
+
+Deno.test("a program's task in a fresh clone installs and prints nothing of the tests' packages", async () => {
+  const listed = await new Deno.Command("git", { args: ["ls-files", "-z"], cwd: REPO_ROOT })
+    .output();
+  const folder = await Deno.makeTempDir({ prefix: "fresh_clone_" });
+  try {
+    for (const path of decoder.decode(listed.stdout).split("\0").filter(Boolean)) {
+      await Deno.mkdir(`${folder}/${path}`.replace(/\/[^/]*$/, ""), { recursive: true });
+      await Deno.copyFile(`${REPO_ROOT}/${path}`, `${folder}/${path}`);
+    }
+    const help = await deno(["task", "producer", "--help"], { cwd: folder });
+    assert.equal(help.success, true, help.output);
+    // deno says nothing but the task's own line; the program's help follows.
+    const stderr = help.output.slice(help.stdout.length).split("\n").filter((line) => line.trim());
+    assert.equal(stderr.length, 1, stderr.join("\n"));
+    assert.match(stderr[0], /^Task producer /);
+    assert.match(help.stdout, /^producer: /);
+    assert.doesNotMatch(help.output, /Initialize|Ignored build scripts|testcontainers/);
+    await assert.rejects(Deno.stat(`${folder}/node_modules`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
