@@ -4,7 +4,7 @@ import { Buffer } from "node:buffer";
 // @ts-types="./kafkajs_encoder.d.ts"
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import Long from "kafkajs/src/utils/long.js";
-import produceV3 from "kafkajs/src/protocol/requests/produce/v3/request.js";
+import produceV3Untyped from "kafkajs/src/protocol/requests/produce/v3/request.js";
 import { crc32c } from "./crc32c.ts";
 import { fastRecord, groupMessagesPerPartition } from "./kafkajs_fast_parts.ts";
 import {
@@ -13,6 +13,11 @@ import {
   kafkaJsSpeedupsInstalled,
   uninstallKafkaJsSpeedups,
 } from "./kafkajs_speedups.ts";
+
+// Typed by hand: KafkaJS's JSDoc for this module is malformed (read as a string argument).
+const produceV3 = produceV3Untyped as unknown as (
+  request: unknown,
+) => { encode(): Promise<Encoder> };
 
 const NUMBERS = [
   0,
