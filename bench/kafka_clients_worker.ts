@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { processLogger } from "@activity/shared";
+import { processLogger } from "@activity/shared/runtime";
 import { publish, type PublishPlan } from "../producer/publisher.ts";
 import {
   generateMessages,

@@ -4,7 +4,7 @@
  * hit a fatal error, 2 on a bad setting. `consumer migrate` only applies the
  * migrations and exits (the binary carries them; compose's `migrate` service).
  */
-import { loadConfigOrExit, processLogger, shutdownSignal } from "@activity/shared";
+import { loadConfigOrExit, processLogger, shutdownSignal } from "@activity/shared/runtime";
 import { consumerProgram } from "./config.ts";
 import { migrateCommand } from "./migrate_main.ts";
 import { runConsumer } from "./run.ts";

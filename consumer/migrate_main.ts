@@ -2,7 +2,8 @@
  * `deno task migrate` and `consumer migrate` (the binary, compose's one-shot `migrate` service):
  * applies the pending migrations to `DATABASE_URL` (or `--database-url`).
  */
-import { commonSettings, loadConfigOrExit, processLogger } from "@activity/shared";
+import { commonSettings } from "@activity/shared";
+import { loadConfigOrExit, processLogger } from "@activity/shared/runtime";
 import { migrate } from "./migrations.ts";
 
 /** Applies the pending migrations; returns the exit code (0 done, 1 failed, 2 bad settings). */

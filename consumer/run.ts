@@ -1,5 +1,6 @@
 /** `runConsumer`: migrations, then Kafka → pipeline → PostgreSQL until the signal aborts. */
-import { type Logger, MetricsRegistry, serveHealth, sleep } from "@activity/shared";
+import { type Logger, MetricsRegistry, sleep } from "@activity/shared";
+import { serveHealth } from "@activity/shared/runtime";
 import type { ConsumerConfig } from "./config.ts";
 import { startKafkaSource } from "./kafka_source.ts";
 import { deleteExpired, retentionTargets, sampleStorage } from "./maintenance.ts";

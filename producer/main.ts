@@ -3,13 +3,13 @@
  * Exit codes: 0 done (count, duration or SIGINT/SIGTERM), 1 events not
  * delivered or Kafka unreachable, 2 bad settings.
  */
+import { MetricsRegistry } from "@activity/shared";
 import {
   loadConfigOrExit,
-  MetricsRegistry,
   processLogger,
   serveHealth,
   shutdownSignal,
-} from "@activity/shared";
+} from "@activity/shared/runtime";
 import { producerProgram, runProducer } from "./mod.ts";
 
 if (import.meta.main) {
