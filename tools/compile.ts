@@ -161,7 +161,7 @@ export function runArgs(build: ProgramBuild, options: { watch?: boolean } = {}):
  */
 export async function embeddedFiles(build: ProgramBuild): Promise<string[]> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", build.entry],
+    args: ["info", "--json", ...PROGRAM_RESOLUTION, build.entry],
     cwd: REPO_ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -177,7 +177,10 @@ export async function embeddedFiles(build: ProgramBuild): Promise<string[]> {
     throw new Error(`${build.entry} has unresolved imports: ${JSON.stringify(broken)}`);
   }
   const files = graph.modules.flatMap((module) =>
-    module.local?.startsWith(`${REPO_ROOT}/`) ? [module.local.slice(REPO_ROOT.length + 1)] : []
+    // npm packages come from Deno's cache (and never from a node_modules folder here).
+    module.local?.startsWith(`${REPO_ROOT}/`) && !module.local.includes("/node_modules/")
+      ? [module.local.slice(REPO_ROOT.length + 1)]
+      : []
   );
   for (const path of build.include) files.push(...await filesUnder(path));
   return [...new Set(files)].sort();
