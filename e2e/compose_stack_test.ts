@@ -18,6 +18,7 @@ import {
   parseCompose,
   parseVolume,
 } from "../tools/compose_model.ts";
+import { commandOutput } from "../testing/command_output.ts";
 import { createTestDatabase } from "../testing/services.ts";
 
 const composeText = await Deno.readTextFile(`${REPO_ROOT}/docker-compose.yml`);
@@ -47,18 +48,11 @@ Deno.test("a one-shot migrate service runs the consumer's binary before the cons
 /** Runs consumer/main.ts with its task's flags, as the binary runs in the migrate service. */
 async function runConsumerEntry(args: string[], env: Record<string, string>) {
   const consumer = programBuild("consumer");
-  const result = await new Deno.Command(Deno.execPath(), {
+  return await commandOutput(Deno.execPath(), {
     args: ["run", ...PROGRAM_RESOLUTION, ...consumer.permissions, consumer.entry, ...args],
     cwd: REPO_ROOT,
     env: { LOG_FORMAT: "json", NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-  };
+  });
 }
 
 Deno.test("the migrate service's command applies every migration once and then exits", async () => {
@@ -134,18 +128,11 @@ async function addPrometheusDatasource(handler: (request: Request) => Response) 
     // The script's only host name is Grafana's; here it is this test's server.
     const local = script.replace("http://grafana:3000", `http://127.0.0.1:${server.addr.port}`);
     assert.notEqual(local, script);
-    const result = await new Deno.Command("sh", {
+    const result = await commandOutput("sh", {
       args: ["-c", local],
       env: { GF_SECURITY_ADMIN_PASSWORD: ["pa", "$s"].join("") },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      code: result.code,
-      output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-      requests,
-    };
+    });
+    return { ...result, requests };
   } finally {
     await server.shutdown();
   }

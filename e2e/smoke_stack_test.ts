@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { programBuild, REPO_ROOT, runArgs } from "../tools/compile.ts";
+import { commandOutput } from "../testing/command_output.ts";
 import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
 
 function freePort(): number {
@@ -16,19 +17,12 @@ function freePort(): number {
   return port;
 }
 
-async function smoke(args: string[], env: Record<string, string> = {}) {
-  const result = await new Deno.Command(Deno.execPath(), {
+function smoke(args: string[], env: Record<string, string> = {}) {
+  return commandOutput(Deno.execPath(), {
     args: ["task", "smoke:stack", ...args],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-  };
+  });
 }
 
 async function answers(url: string): Promise<boolean> {

@@ -18,7 +18,7 @@
  * entry point, permissions, embedded files and metrics port, for
  * `deno task dev` and the checks in `tools/compile_test.ts`.
  */
-import { parseArgs } from "node:util";
+import { readFlags } from "./cli_flags.ts";
 import { fileURLToPath } from "node:url";
 import {
   describeEmbeddedSize,
@@ -207,23 +207,14 @@ async function denoDir(): Promise<string> {
 }
 
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        out: { type: "string", default: "dist" },
-        target: { type: "string" },
-        only: { type: "string", multiple: true },
-        "max-embedded-mb": { type: "string", default: String(EMBEDDED_LIMIT_BYTES / 1e6) },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    console.error(`Cannot read arguments: ${(error as Error).message}; see --help`);
-    return 2;
-  }
+  const values = readFlags(args, {
+    out: { type: "string", default: "dist" },
+    target: { type: "string" },
+    only: { type: "string", multiple: true },
+    "max-embedded-mb": { type: "string", default: String(EMBEDDED_LIMIT_BYTES / 1e6) },
+    help: { type: "boolean", short: "h" },
+  });
+  if (!values) return 2;
   if (values.help) {
     console.log(
       "Usage: deno task compile [--out dist] [--target <triple>] [--only producer|consumer]\n" +

@@ -8,7 +8,7 @@
  * fails. With `--grafana optional`, an unreachable Grafana is said clearly
  * and its checks are skipped (where no Grafana can run).
  */
-import { parseArgs } from "node:util";
+import { readFlags } from "./cli_flags.ts";
 import postgres from "postgres";
 import { REPO_ROOT } from "./compile.ts";
 import { LOCAL_DATABASE_URL } from "./services.ts";
@@ -198,35 +198,26 @@ export async function checkStack(
 
 async function main(args: string[]): Promise<number> {
   const env = Deno.env.toObject();
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        "producer-url": {
-          type: "string",
-          default: env.SMOKE_PRODUCER_URL ?? "http://127.0.0.1:9464",
-        },
-        "consumer-url": {
-          type: "string",
-          default: env.SMOKE_CONSUMER_URL ?? "http://127.0.0.1:9465",
-        },
-        "database-url": { type: "string", default: env.DATABASE_URL ?? LOCAL_DATABASE_URL },
-        "grafana-url": {
-          type: "string",
-          default: env.SMOKE_GRAFANA_URL ?? "http://127.0.0.1:3000",
-        },
-        "grafana-user": { type: "string", default: "admin" },
-        grafana: { type: "string", default: "required" },
-        "rise-seconds": { type: "string", default: "30" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    console.error(`Cannot read arguments: ${(error as Error).message}; see --help`);
-    return 2;
-  }
+  const values = readFlags(args, {
+    "producer-url": {
+      type: "string",
+      default: env.SMOKE_PRODUCER_URL ?? "http://127.0.0.1:9464",
+    },
+    "consumer-url": {
+      type: "string",
+      default: env.SMOKE_CONSUMER_URL ?? "http://127.0.0.1:9465",
+    },
+    "database-url": { type: "string", default: env.DATABASE_URL ?? LOCAL_DATABASE_URL },
+    "grafana-url": {
+      type: "string",
+      default: env.SMOKE_GRAFANA_URL ?? "http://127.0.0.1:3000",
+    },
+    "grafana-user": { type: "string", default: "admin" },
+    grafana: { type: "string", default: "required" },
+    "rise-seconds": { type: "string", default: "30" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (!values) return 2;
   if (values.help) {
     console.log(
       "Usage: deno task smoke:stack [--producer-url U] [--consumer-url U] [--database-url U]\n" +
