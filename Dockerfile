@@ -20,7 +20,7 @@ COPY shared/ shared/
 COPY producer/ producer/
 COPY consumer/ consumer/
 COPY sql/ sql/
-COPY tools/compile.ts tools/binary_size.ts tools/
+COPY tools/compile.ts tools/binary_size.ts tools/cli_flags.ts tools/
 # Type-checks both graphs, embeds sql/ into the consumer, writes dist/, prints
 # each binary's embedded size and fails above the limit.
 RUN deno task compile
