@@ -3,6 +3,7 @@
  * (`kafka_clients_worker.ts`) and turns what it reports, the topic's end
  * offsets and the machine's load around it into a checked `ClientRun`.
  */
+import { fileURLToPath } from "node:url";
 import type { Kafka } from "kafkajs";
 import { topicEndOffsets } from "@activity/shared/kafka";
 import type { ClientName, DrainClientName } from "./client_contract.ts";
@@ -58,11 +59,11 @@ async function runWorker(
     args: [
       "run",
       "--allow-all",
-      WORKER.pathname,
+      fileURLToPath(WORKER),
       `--brokers=${context.brokers.join(",")}`,
       ...args,
     ],
-    cwd: REPO_ROOT.pathname,
+    cwd: fileURLToPath(REPO_ROOT),
     env: { KAFKAJS_NO_PARTITIONER_WARNING: "1", NO_COLOR: "1", LOG_FORMAT: "json" },
     stdin: "null",
     stdout: "piped",

@@ -10,7 +10,7 @@ Deno.test("the consumer's defaults are the documented ones", () => {
     brokers: ["127.0.0.1:9092"],
     topic: "user_activity",
     group: "activity-consumer",
-    databaseUrl: "postgres://postgres@127.0.0.1:5432/postgres",
+    databaseUrl: "postgres://postgres@127.0.0.1:5432/activity",
     flushEvents: 20_000,
     flushIntervalMs: 500,
     maxBufferEvents: 200_000,

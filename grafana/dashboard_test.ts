@@ -150,10 +150,11 @@ Deno.test("the datasource provisioning file sets the uid, jsonData.database and 
   assert.equal(source.type, DATASOURCE_TYPE);
   assert.equal(source.user, "grafana_reader");
   assert.equal("database" in source, false);
-  assert.equal(source.jsonData.database, "${GRAFANA_DB_NAME}");
-  assert.equal(source.jsonData.sslmode, "${GRAFANA_DB_SSLMODE}");
-  assert.equal(source.secureJsonData.password, "${GRAFANA_DB_PASSWORD}");
-  assert.equal(source.url, "${GRAFANA_DB_HOST}");
+  // $VAR, never ${VAR}: Grafana expands a `$` inside a ${VAR} value a second time.
+  assert.equal(source.jsonData.database, "$GRAFANA_DB_NAME");
+  assert.equal(source.jsonData.sslmode, "$GRAFANA_DB_SSLMODE");
+  assert.equal(source.secureJsonData.password, "$GRAFANA_DB_PASSWORD");
+  assert.equal(source.url, "$GRAFANA_DB_HOST");
 });
 
 Deno.test("the dashboard provider keeps files authoritative in their own folder", async () => {

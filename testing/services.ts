@@ -8,7 +8,7 @@
  */
 import postgres from "postgres";
 import { defaultKafkaOptions, runningKafkaPid, startLocalKafka } from "../tools/kafka_local.ts";
-import { DEFAULT_DATABASE_URL, postgresAnswers } from "../tools/services.ts";
+import { LOCAL_DATABASE_URL, maintenanceUrl, postgresAnswers } from "../tools/services.ts";
 
 /** Services could not be found or started. */
 export class TestServicesError extends Error {
@@ -51,7 +51,8 @@ async function resolveServices(): Promise<Services> {
       databaseUrl: databaseEnv ?? started.databaseUrl,
     };
   }
-  const databaseUrl = databaseEnv ?? DEFAULT_DATABASE_URL;
+  // Tests only create databases of their own: the server's maintenance database is enough.
+  const databaseUrl = databaseEnv ?? maintenanceUrl(LOCAL_DATABASE_URL);
   if (!await postgresAnswers(databaseUrl)) {
     throw new TestServicesError(`PostgreSQL does not answer at ${databaseUrl}. ${HOW_TO}`);
   }
