@@ -18,7 +18,7 @@ import {
 import { flushProfile, flushProfileFigures } from "./flush_profile.ts";
 import { measureRawRead, type RawReadResult } from "./kcat.ts";
 import type { PhaseResult } from "./phase_runner.ts";
-import { PARTITIONS, type PhaseContext, TARGETS } from "./phase_context.ts";
+import { consumerMemoryFigure, PARTITIONS, type PhaseContext, TARGETS } from "./phase_context.ts";
 import type { Figure } from "./report.ts";
 import { runWorkerProcess } from "./worker_process.ts";
 
@@ -159,7 +159,7 @@ async function measureDrain(
     throw new Error(describeShortfall(consumer, progress, { events, timeoutMs: DRAIN_TIMEOUT_MS }));
   }
   const metrics = await consumer.scrapeMetrics();
-  const peakMiB = consumer.peakMemoryBytes() / 2 ** 20;
+  const peakBytes = consumer.peakMemoryBytes();
   const cpuMs = consumer.cpuMs();
   const exitCode = await consumer.stop("SIGTERM");
   const rawAfter = await rawRead(context, topic, events);
@@ -188,13 +188,7 @@ async function measureDrain(
       unit: "%",
       target: { kind: "min", value: options.kcatShareTarget },
     },
-    {
-      phase,
-      name: "consumer peak memory (RSS)",
-      value: peakMiB,
-      unit: "MiB",
-      target: { kind: "max", value: TARGETS.peakMemoryMiB },
-    },
+    consumerMemoryFigure(phase, peakBytes),
     { phase, name: "consumer CPU per event", value: (1000 * cpuMs) / committed, unit: "µs" },
     {
       phase,
@@ -214,7 +208,7 @@ async function measureDrain(
     details: {
       topic,
       kcat: { before: rawBefore, after: rawAfter },
-      consumer: { exitCode, cpuMs, peakMiB, seconds },
+      consumer: { exitCode, cpuMs, peakBytes, seconds },
       flushProfile: profile,
     },
   };

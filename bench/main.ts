@@ -7,7 +7,7 @@
  */
 import postgres from "postgres";
 import { EXIT_USAGE, loadConfigOrExit } from "@activity/shared/runtime";
-import { databaseUrlWithName } from "../testing/services.ts";
+import { createDatabaseNamed } from "../testing/services.ts";
 import { KAFKA_VERSION } from "../tools/kafka_local.ts";
 import { backlogPhase, drainPhase } from "./drain_phases.ts";
 import { readMachineFacts } from "./machine.ts";
@@ -43,16 +43,14 @@ async function main(config: BenchConfig): Promise<number> {
     log,
     async createDatabase(label) {
       const name = `bench_${stamp}_${label}_${databases++}`;
-      await admin.unsafe(`CREATE DATABASE "${name}"`);
       open.add(name);
-      const url = databaseUrlWithName(config.databaseUrl, name);
-      const sql = postgres(url, { max: 2, onnotice: () => {} });
+      const database = await createDatabaseNamed(config.databaseUrl, name);
       return {
-        url,
-        sql,
+        url: database.url,
+        sql: database.sql,
         async [Symbol.asyncDispose]() {
-          await sql.end();
-          await drop(name);
+          await database[Symbol.asyncDispose]();
+          open.delete(name);
         },
       };
     },

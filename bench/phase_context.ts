@@ -1,5 +1,6 @@
 /** What every benchmark phase is given, and the targets the phases hold the programs to. */
-import type postgres from "postgres";
+import type { TestDatabase } from "../testing/services.ts";
+import type { Figure } from "./report.ts";
 
 /** Partitions of every topic the benchmark creates. */
 export const PARTITIONS = 6;
@@ -24,11 +25,18 @@ export const TARGETS = {
   dashboardQueryMs: 100,
 } as const;
 
-/** A database of a phase's own, dropped when disposed. */
-export interface PhaseDatabase extends AsyncDisposable {
-  readonly url: string;
-  /** A client connected to it. */
-  readonly sql: postgres.Sql;
+/** A database of a phase's own (its URL and a client), dropped when disposed. */
+export type PhaseDatabase = TestDatabase;
+
+/** The consumer's peak memory as a figure of `phase`, held to its target. */
+export function consumerMemoryFigure(phase: string, peakBytes: number): Figure {
+  return {
+    phase,
+    name: "consumer peak memory (RSS)",
+    value: peakBytes / 2 ** 20,
+    unit: "MiB",
+    target: { kind: "max", value: TARGETS.peakMemoryMiB },
+  };
 }
 
 /** What every phase needs. */

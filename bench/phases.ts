@@ -8,7 +8,7 @@ import { fillSyntheticData, measureQueryCosts } from "@activity/grafana";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import { checkConsistency } from "./consistency.ts";
 import { startConsumer, waitCommitted, waitReady } from "./consumer_process.ts";
-import { PARTITIONS, type PhaseContext, TARGETS } from "./phase_context.ts";
+import { consumerMemoryFigure, PARTITIONS, type PhaseContext, TARGETS } from "./phase_context.ts";
 import type { PhaseResult } from "./phase_runner.ts";
 import { startProgram } from "./program_process.ts";
 import { histogramDelta, histogramQuantile, readHistogram } from "./prometheus.ts";
@@ -123,7 +123,7 @@ export async function livePhase(
   const end = Number.isNaN(progress.doneAt) ? performance.now() : progress.doneAt;
   const seconds = (end - firstSendAt) / 1000;
   const latency = histogramDelta(before, readHistogram(await consumer.scrapeMetrics(), LATENCY));
-  const peakMiB = consumer.peakMemoryBytes() / 2 ** 20;
+  const peakBytes = consumer.peakMemoryBytes();
   const exitCode = await consumer.stop("SIGTERM");
   const figures: Figure[] = [
     { phase, name: "events sent", value: sent, unit: "events" },
@@ -150,13 +150,7 @@ export async function livePhase(
       unit: "s",
       target: { kind: "max", value: TARGETS.liveP99Seconds },
     },
-    {
-      phase,
-      name: "consumer peak memory (RSS)",
-      value: peakMiB,
-      unit: "MiB",
-      target: { kind: "max", value: TARGETS.peakMemoryMiB },
-    },
+    consumerMemoryFigure(phase, peakBytes),
     ...await checkConsistency(database.sql, { phase, topic }),
   ];
   return { figures, details: { topic, rate, consumerExitCode: exitCode, latency } };

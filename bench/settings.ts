@@ -19,6 +19,14 @@ export const HALF_DRAIN = "half-drain";
 
 const commaList = (text: string) => text.split(",").map((part) => part.trim());
 
+/** What a setting listing some of `names` allows, and its schema. */
+function namesList<const T extends readonly [string, ...string[]]>(names: T) {
+  return {
+    allowed: `a comma-separated list of ${names.join(", ")}`,
+    schema: z.string().transform(commaList).pipe(z.array(z.enum(names)).min(1)),
+  };
+}
+
 const settings = {
   brokers: {
     ...commonSettings.brokers,
@@ -55,8 +63,7 @@ const settings = {
     fallback: MESSAGE_SHAPES.join(","),
     help: "Message shapes of the backlog phase, one backlog each: the canonical event, or the " +
       'old prototype\'s {"user_id","event_type","timestamp"}.',
-    allowed: `a comma-separated list of ${MESSAGE_SHAPES.join(", ")}`,
-    schema: z.string().transform(commaList).pipe(z.array(z.enum(MESSAGE_SHAPES)).min(1)),
+    ...namesList(MESSAGE_SHAPES),
   }),
   backlogMinutes: setting({
     flag: "backlog-minutes",
@@ -109,8 +116,7 @@ const settings = {
     flag: "phases",
     fallback: PHASES.join(","),
     help: "Phases to run, always in the order listed (drain reads the producer phase's topic).",
-    allowed: `a comma-separated list of ${PHASES.join(", ")}`,
-    schema: z.string().transform(commaList).pipe(z.array(z.enum(PHASES)).min(1)),
+    ...namesList(PHASES),
   }),
   out: setting({
     flag: "out",
