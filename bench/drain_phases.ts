@@ -26,7 +26,7 @@ const DRAIN_TIMEOUT_MS = 600_000;
 const PUBLISHER = new URL("./kafka_clients_worker.ts", import.meta.url);
 
 /** What a drain measured besides its figures (the live phase's rate is half of `rate`). */
-export interface DrainResult extends PhaseResult {
+export interface DrainPhaseResult extends PhaseResult {
   /** Events per second from the consumer's start to all committed. */
   readonly rate: number;
 }
@@ -35,7 +35,7 @@ export interface DrainResult extends PhaseResult {
 export function drainPhase(
   context: PhaseContext,
   options: { topic: string; events: number },
-): Promise<DrainResult> {
+): Promise<DrainPhaseResult> {
   return measureDrain(context, {
     phase: "drain",
     ...options,
@@ -61,7 +61,7 @@ export interface BacklogSpec {
 export async function backlogPhase(
   context: PhaseContext,
   spec: BacklogSpec,
-): Promise<DrainResult> {
+): Promise<DrainPhaseResult> {
   const phase = `backlog ${spec.shape}`;
   const kafka = createKafka({ brokers: context.brokers, clientId: "bench" });
   await ensureTopics(kafka, [{ topic: spec.topic, partitions: PARTITIONS }]);
@@ -137,7 +137,7 @@ async function measureDrain(
     kcatShareTarget: number;
     keysPerEventTarget?: number;
   },
-): Promise<DrainResult> {
+): Promise<DrainPhaseResult> {
   const { phase, topic, events } = options;
   const rawBefore = await rawRead(context, topic, events);
   await using database = await context.createDatabase(phase.replace(/\W+/g, "_"));
