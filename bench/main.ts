@@ -6,6 +6,7 @@
  * to the JSON report as soon as it ends, with the machine's load around it.
  */
 import postgres from "postgres";
+import { createKafka } from "@activity/shared/kafka";
 import { EXIT_USAGE, loadConfigOrExit } from "@activity/shared/runtime";
 import { createDatabaseNamed } from "../testing/services.ts";
 import { KAFKA_VERSION } from "../tools/kafka_local.ts";
@@ -17,6 +18,7 @@ import { dashboardPhase, livePhase, producerPhase } from "./phases.ts";
 import { killRunningPrograms } from "./program_process.ts";
 import { describePhase, renderTable, targetSummary } from "./report.ts";
 import { ReportFile } from "./report_file.ts";
+import { deleteTopics } from "./topics.ts";
 import { type BenchConfig, benchProgram, HALF_DRAIN, phasePlanProblem } from "./settings.ts";
 
 async function main(config: BenchConfig): Promise<number> {
@@ -69,12 +71,19 @@ async function main(config: BenchConfig): Promise<number> {
   await report.start();
   log(`report: ${report.path} (rewritten after every phase)`);
 
+  const topic = `bench_${stamp}`;
+  const cleanUp = async () => {
+    await Promise.allSettled([...open].map(drop));
+    if (config.keepTopics) return;
+    const kafka = createKafka({ brokers: config.brokers, clientId: "bench" });
+    await deleteTopics(kafka, (name) => name.startsWith(topic), log);
+  };
   let current = "";
   const interrupt = (signal: Deno.Signal) => {
     log(`${signal}: stopping in phase ${current || "(none)"}; the report keeps the phases done`);
     killRunningPrograms();
     report.finish("interrupted", { phase: current })
-      .then(() => Promise.allSettled([...open].map(drop)))
+      .then(cleanUp)
       .finally(() => Deno.exit(signal === "SIGINT" ? 130 : 143));
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -88,7 +97,6 @@ async function main(config: BenchConfig): Promise<number> {
     onPhaseStart: (phase) => current = phase,
   };
   const chosen = new Set(config.phases);
-  const topic = `bench_${stamp}`;
   const events = config.events;
   try {
     if (chosen.has("producer")) {
@@ -170,7 +178,7 @@ async function main(config: BenchConfig): Promise<number> {
     return failed.length > 0 ? 1 : 0;
   } finally {
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-    await Promise.allSettled([...open].map(drop));
+    await cleanUp();
     await admin.end();
   }
 }

@@ -8,6 +8,7 @@ import {
 } from "@activity/shared";
 import { z } from "zod";
 import { MESSAGE_SHAPES } from "./client_messages.ts";
+import { keepTopicsSetting } from "./topics.ts";
 
 const PHASES = ["producer", "drain", "backlog", "live", "dashboard"] as const;
 
@@ -118,6 +119,7 @@ const settings = {
     help: "Phases to run, always in the order listed (drain reads the producer phase's topic).",
     ...namesList(PHASES),
   }),
+  keepTopics: keepTopicsSetting,
   out: setting({
     flag: "out",
     fallback: "bench-results",
