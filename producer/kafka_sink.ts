@@ -8,7 +8,6 @@
 // First, so that the KafkaJS speedups are in place before KafkaJS loads.
 import "./kafkajs_preload.ts";
 import { Buffer } from "node:buffer";
-import process from "node:process";
 import { Partitioners, type Producer } from "kafkajs";
 import type { Logger } from "@activity/shared";
 import { createKafka, ensureTopics, toKafkaBuffer, topicEndOffsets } from "@activity/shared/kafka";
@@ -71,7 +70,6 @@ export async function openKafkaSink(options: KafkaSinkOptions): Promise<KafkaSin
 
 async function connect(options: KafkaSinkOptions): Promise<KafkaSink> {
   const speedups = installKafkaJsSpeedups();
-  routeProcessWarnings(options.log);
   const kafka = createKafka({
     brokers: options.brokers,
     clientId: "activity-producer",
@@ -161,23 +159,6 @@ function memoizedDefaultPartitioner() {
     }
     return partition;
   };
-}
-
-let warningsRouted = false;
-
-/**
- * Node-style process warnings go to our log instead of raw stderr lines that
- * break JSON logs. KafkaJS arms a timer with a negative delay on every
- * connection (`TimeoutNegativeWarning`, harmless: the delay becomes 1 ms).
- */
-function routeProcessWarnings(log: Logger): void {
-  if (warningsRouted) return;
-  warningsRouted = true;
-  process.removeAllListeners("warning");
-  process.on("warning", (warning: Error) => {
-    if (warning.name === "TimeoutNegativeWarning") log.debug(warning.message);
-    else log.warn(warning.message, { warning: warning.name });
-  });
 }
 
 /** KafkaJS's log lines, with failed send attempts counted and one known warning quieted. */
