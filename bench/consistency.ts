@@ -78,21 +78,26 @@ export interface ExactlyOnce {
   /** Events in the per-minute table. */
   readonly counted: number;
   readonly rejected: number;
+  /** Messages retention removed before the consumer read them (recorded gaps). */
+  readonly lost: number;
   /** The stored offsets' sum over the topic's partitions (fresh topics start at 0). */
   readonly committed: number;
 }
 
-/** Reads the counted, rejected and committed totals of `topic`. */
+/** Reads the counted, rejected, lost and committed totals of `topic`. */
 export async function readExactlyOnce(sql: postgres.Sql, topic: string): Promise<ExactlyOnce> {
-  const [row] = await sql<{ counted: string; rejected: string; committed: string }[]>`
+  const [row] = await sql<Record<keyof ExactlyOnce, string>[]>`
     SELECT
       (SELECT coalesce(sum(event_count), 0) FROM user_event_summary)::text AS counted,
       (SELECT count(*) FROM rejected_events WHERE topic = ${topic})::text AS rejected,
+      (SELECT coalesce(sum(lost_messages), 0) FROM consumer_offset_gaps WHERE topic = ${topic})::text
+        AS lost,
       (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE topic = ${topic})::text
         AS committed`;
   return {
     counted: Number(row.counted),
     rejected: Number(row.rejected),
+    lost: Number(row.lost),
     committed: Number(row.committed),
   };
 }
@@ -111,6 +116,13 @@ export async function checkConsistency(
       value: totals.counted + totals.rejected,
       unit: "events",
       target: { kind: "equal", value: totals.committed },
+    },
+    {
+      phase,
+      name: "messages lost (removed by retention before they were read)",
+      value: totals.lost,
+      unit: "events",
+      target: { kind: "equal", value: 0 },
     },
   ];
   for (const check of CONSISTENCY_CHECKS) {

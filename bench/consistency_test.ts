@@ -44,10 +44,14 @@ Deno.test("consistency checks pass on agreeing tables and name each table that d
       AND event_hour = '2026-06-01T11:00Z';
     DELETE FROM active_users_minute WHERE event_minute = '2026-06-01T10:59Z';
     INSERT INTO event_type_minute VALUES ('2026-06-01T12:00Z', 'scroll', 1);
-    INSERT INTO consumer_offsets VALUES ('g', 't', 2, 1, 1);`);
+    INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, high_watermark)
+      VALUES ('g', 't', 2, 1, 1);
+    INSERT INTO consumer_offset_gaps (consumer_group, topic, partition, from_offset, to_offset)
+      VALUES ('g', 't', 2, 0, 1), ('g', 'other', 0, 0, 5);`);
   const failed = (await check()).filter((figure) => meetsTarget(figure) === false);
   assert.deepEqual(failed.map((figure) => [figure.name.split(" ")[0], figure.value]), [
     ["counted", 8],
+    ["messages", 1],
     ["hourly", 1],
     ["per-type", 1],
     ["active", 1],
