@@ -128,13 +128,16 @@ export function generateMessages(spec: MessageSpec): GeneratedMessages {
   };
 }
 
-/** The old prototype's message for a simulated event: its user, type and time (UTC, no offset). */
+/**
+ * The old prototype's message for a simulated event: its user, type and time
+ * as Python's `datetime.utcnow().isoformat()` writes it (microseconds, no offset).
+ */
 function legacyText(): (message: SimulatedMessage) => string {
   const iso = createIsoFormatter();
   // User ids and type names come from safe alphabets (see event_json.ts): nothing to escape.
   return (message) =>
     '{"user_id":"' + message.key + '","event_type":"' + message.eventType +
-    '","timestamp":"' + iso(message.occurredAtMs).slice(0, -1) + '"}';
+    '","timestamp":"' + iso(message.occurredAtMs).slice(0, -1) + '000"}';
 }
 
 /**

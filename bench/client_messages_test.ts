@@ -60,6 +60,7 @@ Deno.test("a backlog spec spreads its events over the span in the old prototype'
   for (let i = 0; i < messages.count; i++) {
     const value = text.decode(messageValue(messages, i));
     assert.deepEqual(Object.keys(JSON.parse(value)), ["user_id", "event_type", "timestamp"]);
+    assert.match(JSON.parse(value).timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
     const outcome = decode(messageValue(messages, i), { nowMs });
     assert.equal(outcome.kind, "accepted", `message ${i}: ${value}`);
     if (outcome.kind !== "accepted") continue;
