@@ -106,7 +106,14 @@ export interface TestDatabase extends AsyncDisposable {
 /** Creates an empty database for one test. */
 export async function createTestDatabase(prefix = "test"): Promise<TestDatabase> {
   const { databaseUrl } = await testServices();
-  const name = uniqueName(prefix);
+  return await createDatabaseNamed(databaseUrl, uniqueName(prefix));
+}
+
+/** Creates the empty database `name` on the server of `databaseUrl`; dropped when disposed. */
+export async function createDatabaseNamed(
+  databaseUrl: string,
+  name: string,
+): Promise<TestDatabase> {
   const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`CREATE DATABASE "${name}"`);
