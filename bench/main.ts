@@ -6,7 +6,7 @@
 import postgres from "postgres";
 import { loadConfigOrExit } from "@activity/shared/runtime";
 import { migrate } from "@activity/consumer";
-import { fillSyntheticData, measureQueryCosts } from "@activity/grafana";
+import { fillSyntheticData, measureQueryCosts } from "@activity/grafana/emulation";
 import { databaseUrlWithName } from "../testing/services.ts";
 import { KAFKA_VERSION } from "../tools/kafka_local.ts";
 import { readMachineFacts } from "./machine.ts";

@@ -4,7 +4,7 @@
  * read. Speed itself is the benchmark's business (`deno task bench`), not a test's.
  */
 import assert from "node:assert/strict";
-import { fillSyntheticData, measureQueryCosts } from "@activity/grafana";
+import { fillSyntheticData, measureQueryCosts } from "@activity/grafana/emulation";
 import { dashboardDatabase, dashboardQueries } from "./grafana_fixtures.ts";
 
 const NOW = new Date("2024-05-01T16:20:30Z");

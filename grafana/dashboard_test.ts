@@ -4,7 +4,7 @@ import { buildAlertRules } from "./alert_rules.ts";
 import { buildActivityDashboard, DASHBOARD_UID } from "./dashboard.ts";
 import { DATASOURCE_TYPE, DATASOURCE_UID, type PostgresTarget } from "./datasource.ts";
 import { generatedFiles, GRAFANA_DIR, staleFiles } from "./generate.ts";
-import { collectQueries, expandQuery, panelsOf } from "./panel_queries.ts";
+import { collectQueries, expandQuery, panelsOf } from "./emulation/panel_queries.ts";
 
 const committedDashboard = JSON.parse(
   await Deno.readTextFile(new URL("dashboards/activity_pipeline.json", GRAFANA_DIR)),
