@@ -27,13 +27,25 @@ export function retentionTargets(
     ["rejected_minute", "processed_minute"],
     ["storage_samples", "sampled_at"],
     ["consumer_lag_minute", "sampled_minute"],
+    ["page_view_minute", "event_minute"],
+    ["user_bitmap_minute", "event_minute"],
+    // A session goes with the minute it started in.
+    ["sessions", "started_at"],
   ].map(([table, column]) => ({ table, column, days: options.retentionDays }));
   if (options.rollupRetentionDays === 0) return perMinute;
+  // user_numbers is never trimmed: its numbers must outlive every bitmap that holds them.
   return [
     ...perMinute,
-    { table: "user_event_hourly", column: "event_hour", days: options.rollupRetentionDays },
-    { table: "user_event_daily", column: "event_day", days: options.rollupRetentionDays },
-    { table: "event_type_hour", column: "event_hour", days: options.rollupRetentionDays },
+    ...[
+      ["user_event_hourly", "event_hour"],
+      ["user_event_daily", "event_day"],
+      ["event_type_hour", "event_hour"],
+      ["page_view_hour", "event_hour"],
+      ["user_bitmap_hour", "event_hour"],
+      ["user_bitmap_day", "event_day"],
+      ["session_hour", "start_hour"],
+      ["session_length_hour", "start_hour"],
+    ].map(([table, column]) => ({ table, column, days: options.rollupRetentionDays })),
   ];
 }
 
@@ -49,6 +61,15 @@ export const SAMPLED_TABLES: readonly string[] = [
   "ingest_minute",
   "rejected_minute",
   "consumer_offsets",
+  "sessions",
+  "session_hour",
+  "session_length_hour",
+  "page_view_minute",
+  "page_view_hour",
+  "user_numbers",
+  "user_bitmap_minute",
+  "user_bitmap_hour",
+  "user_bitmap_day",
 ];
 
 /** Deletes expired rows of every target, `batchSize` rows per transaction; returns rows deleted. */

@@ -6,11 +6,21 @@ Deno.test("retention trims per-minute data and rejections at the retention and k
   assert.ok(targets.every((target) => target.days === 30));
   const tables = targets.map((target) => target.table);
   for (
-    const table of ["user_event_summary", "event_type_minute", "rejected_events", "ingest_minute"]
+    const table of [
+      "user_event_summary",
+      "event_type_minute",
+      "rejected_events",
+      "ingest_minute",
+      "page_view_minute",
+      "user_bitmap_minute",
+      "sessions",
+    ]
   ) {
     assert.ok(tables.includes(table), table);
   }
-  assert.ok(!tables.includes("user_event_hourly") && !tables.includes("user_event_daily"));
+  for (const table of ["user_event_hourly", "user_event_daily", "session_hour", "user_numbers"]) {
+    assert.ok(!tables.includes(table), table);
+  }
 });
 
 Deno.test("rollups are trimmed at their own retention when one is set", () => {
@@ -19,5 +29,26 @@ Deno.test("rollups are trimmed at their own retention when one is set", () => {
     "user_event_hourly",
     "user_event_daily",
     "event_type_hour",
+    "page_view_hour",
+    "user_bitmap_hour",
+    "user_bitmap_day",
+    "session_hour",
+    "session_length_hour",
   ]);
+});
+
+Deno.test("every table of the migrations but the user dictionary and the offsets is trimmed", () => {
+  const directory = new URL("../sql/", import.meta.url);
+  const migrations = [...Deno.readDirSync(directory)].map((entry) =>
+    Deno.readTextFileSync(new URL(entry.name, directory))
+  );
+  const created = migrations.flatMap((sql) =>
+    [...sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)/g)].map((match) => match[1])
+  );
+  const trimmed = retentionTargets({ retentionDays: 7, rollupRetentionDays: 400 })
+    .map((target) => target.table);
+  assert.deepEqual(
+    created.filter((table) => !trimmed.includes(table)).sort(),
+    ["consumer_offsets", "user_numbers"],
+  );
 });

@@ -6,7 +6,7 @@ import type { FlushPlan } from "./flush_plan.ts";
 import type { IncomingBatch, KafkaSource } from "./kafka_source.ts";
 import { registerConsumerMetrics } from "./metrics.ts";
 import { createPipeline } from "./pipeline.ts";
-import type { CommitOutcome, Store } from "./store.ts";
+import type { CommitOutcome, FlushTimings, RowsWritten, Store } from "./store.ts";
 
 // In-memory stand-ins for the two edges: the pipeline's own logic is what is under test here;
 // the real broker and database are in e2e/consumer_*_test.ts.
@@ -37,8 +37,8 @@ function fakeStore(stored: Map<number, bigint>) {
         event_type_minute: 0,
         active_users_minute: 0,
         rejected_events: 0,
-      };
-      return { kind: "committed", rows, timings: { statement: 0 } };
+      } as RowsWritten;
+      return { kind: "committed", rows, timings: { statement: 0 } as FlushTimings };
     },
     ping: () => Promise.resolve(true),
     close: () => Promise.resolve(),

@@ -1,0 +1,196 @@
+/**
+ * Sessions, page views and distinct users as the consumer's flush statement writes them into a
+ * real PostgreSQL: the same tables whatever order the events arrive in, however flushes cut them
+ * and when two flushes of the same sessions commit at once; equal to an independent reading of
+ * the messages (testing/analytics_expected.ts).
+ */
+import assert from "node:assert/strict";
+import { aggregateBatch, migrate, planFlush } from "@activity/consumer";
+import type { PartitionRange } from "../consumer/offset_fence.ts";
+import { openStore, type Store } from "../consumer/store.ts";
+import {
+  expectedPageViews,
+  expectedSessionRollups,
+  expectedSessions,
+  expectedUsers,
+  parseTopicMessage,
+  readBitmapUsers,
+  readPageViews,
+  readSessionRollups,
+  readSessions,
+  type TopicEvent,
+} from "../testing/analytics_expected.ts";
+import { seededRandom } from "../testing/pipeline_events.ts";
+import { createTestDatabase } from "../testing/services.ts";
+
+const NOW = Date.parse("2026-06-01T12:00:00Z");
+const PAGES = ["/", "/search", "/products", "/products/1", "/products/2", "/cart", "/checkout"];
+const encoder = new TextEncoder();
+
+/** Messages of 40 users in 1-3 sessions each over two days, with same-millisecond views. */
+function messages(seed: number): Uint8Array[] {
+  const random = seededRandom(seed);
+  const values: Uint8Array[] = [];
+  for (let user = 0; user < 40; user++) {
+    for (let session = 0; session < 1 + Math.floor(random() * 3); session++) {
+      const start = NOW - 3_600_000 - Math.floor(random() * 2 * 86_400_000);
+      const events = 1 + Math.floor(random() * 15);
+      for (let i = 0; i < events; i++) {
+        const type = i === 0 || random() < 0.5 ? "view" : random() < 0.5 ? "scroll" : "click";
+        // Ties: a few views share their session's first millisecond.
+        const at = i > 0 && random() < 0.1 ? start : start + Math.floor(random() * 3_000_000);
+        const referrer = random() < 0.8 ? (i === 0 ? "search" : "internal") : undefined;
+        values.push(encoder.encode(JSON.stringify({
+          version: 1,
+          event_id: crypto.randomUUID(),
+          user_id: `user_${user}`,
+          session_id: `s_${user}_${session}`,
+          event_type: type,
+          occurred_at: new Date(at).toISOString(),
+          page: PAGES[Math.floor(random() * PAGES.length)],
+          ...(referrer === undefined ? {} : { properties: { referrer } }),
+        })));
+      }
+    }
+    // The old prototype's shape: counts for users, not for sessions or pages.
+    if (user % 5 === 0) {
+      values.push(encoder.encode(JSON.stringify({
+        user_id: user + 1000,
+        event_type: "click",
+        timestamp: new Date(NOW - Math.floor(random() * 86_400_000)).toISOString().slice(0, 19),
+      })));
+    }
+  }
+  return values;
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+}
+
+/** Commits `values` as one flush of `partition` from offset `from`. */
+async function flush(store: Store, values: Uint8Array[], partition: number, from: number) {
+  const aggregate = aggregateBatch({
+    topic: "t",
+    partition,
+    messages: values.map((value, i) => ({
+      offset: String(from + i),
+      timestamp: String(NOW),
+      key: null,
+      value,
+    })),
+  }, { decode: { nowMs: NOW } });
+  const range: PartitionRange = {
+    partition,
+    expected: from === 0 ? null : String(from),
+    next: String(from + values.length),
+    highWatermark: String(from + values.length),
+  };
+  const outcome = await store.commitFlush(
+    planFlush(aggregate, [range], { group: "g", topic: "t" }),
+  );
+  assert.equal(outcome.kind, "committed");
+  return outcome;
+}
+
+async function assertStored(store: Store, events: readonly TopicEvent[], label: string) {
+  const sessions = expectedSessions(events);
+  assert.deepEqual(await readSessions(store.sql), sessions, `${label}: sessions`);
+  assert.deepEqual(
+    await readSessionRollups(store.sql),
+    expectedSessionRollups(sessions),
+    `${label}: session rollups`,
+  );
+  assert.deepEqual(await readPageViews(store.sql), expectedPageViews(events), `${label}: pages`);
+  for (const [grain, prefix] of [["minute", 16], ["hour", 13], ["day", 10]] as const) {
+    assert.deepEqual(
+      await readBitmapUsers(store.sql, grain),
+      expectedUsers(events, prefix),
+      `${label}: users per ${grain}`,
+    );
+  }
+}
+
+Deno.test("sessions, pages and users are the same however events are ordered and flushes are cut", async () => {
+  const values = messages(7);
+  const events = values.map((value) => parseTopicMessage(value, NOW)!);
+  assert.ok(events.every((event) => event !== undefined));
+  assert.ok(events.some((event) => event.session === null), "legacy events are in the mix");
+  const random = seededRandom(99);
+  const scenarios: [string, (store: Store) => Promise<void>][] = [
+    ["one flush in order", async (store) => {
+      await flush(store, values, 0, 0);
+    }],
+    ["nine flushes, shuffled", async (store) => {
+      const order = shuffled(values, random);
+      const size = Math.ceil(order.length / 9);
+      for (let from = 0; from < order.length; from += size) {
+        await flush(store, order.slice(from, from + size), 0, from);
+      }
+    }],
+    ["two partitions committing at once, shuffled", async (store) => {
+      // A client that does not key by user: a session's events land in both partitions.
+      const order = shuffled(values, random);
+      const half = Math.ceil(order.length / 2);
+      const parts = [order.slice(0, half), order.slice(half)];
+      const size = Math.ceil(half / 5);
+      for (let from = 0; from < half; from += size) {
+        await Promise.all(
+          parts.map((part, partition) =>
+            part.length > from ? flush(store, part.slice(from, from + size), partition, from) : 0
+          ),
+        );
+      }
+    }],
+  ];
+  for (const [label, run] of scenarios) {
+    await using db = await createTestDatabase("consumer_analytics");
+    await migrate(db.url);
+    const store = openStore(db.url);
+    try {
+      await run(store);
+      await assertStored(store, events, label);
+    } finally {
+      await store.close();
+    }
+  }
+});
+
+Deno.test("a flush reports the rows it wrote and the time it spent per table", async () => {
+  await using db = await createTestDatabase("consumer_analytics_rows");
+  await migrate(db.url);
+  const store = openStore(db.url);
+  try {
+    const values = messages(3);
+    const first = await flush(store, values, 0, 0);
+    assert.equal(first.kind, "committed");
+    if (first.kind !== "committed") return;
+    const sessions = expectedSessions(values.map((value) => parseTopicMessage(value, NOW)!));
+    assert.equal(first.rows.sessions, sessions.size);
+    assert.equal(first.rows.user_numbers, 40 + 8);
+    assert.ok(first.rows.page_view_minute > 0 && first.rows.user_bitmap_day >= 2);
+    for (const [step, ms] of Object.entries(first.timings)) {
+      assert.ok(Number.isFinite(ms) && ms >= 0, `${step}: ${ms}`);
+    }
+    const steps = Object.entries(first.timings).filter(([step]) => step !== "statement");
+    const sum = steps.reduce((total, [, ms]) => total + ms, 0);
+    assert.ok(sum <= first.timings.statement + 1, `${sum} ms of ${first.timings.statement} ms`);
+    assert.deepEqual(
+      steps.map(([step]) => step).sort(),
+      ["offsets", ...Object.keys(first.rows)].sort(),
+    );
+    // The same events again: every user is known and in every bitmap already.
+    const again = await flush(store, values, 0, values.length);
+    if (again.kind !== "committed") return;
+    assert.equal(again.rows.user_numbers, 0);
+    assert.equal(again.rows.user_bitmap_minute + again.rows.user_bitmap_day, 0);
+    assert.equal(again.rows.sessions, sessions.size);
+  } finally {
+    await store.close();
+  }
+});

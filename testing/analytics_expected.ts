@@ -1,0 +1,245 @@
+/**
+ * The product analytics a set of Kafka messages must produce, computed independently of the
+ * consumer: messages parsed with plain `JSON.parse`, sessions, landings, funnel steps and length
+ * buckets by this module's own reading of the documented rules (docs/architecture.md), and the
+ * stored tables read back into the same shapes.
+ */
+import type postgres from "postgres";
+
+/** An accepted message as the analytics see it; `session` and `page` are null for legacy ones. */
+export interface TopicEvent {
+  readonly user: string;
+  readonly session: string | null;
+  readonly type: string;
+  readonly atMs: number;
+  readonly page: string | null;
+  readonly referrer: string | null;
+}
+
+const KNOWN_TYPES = new Set(["view", "scroll", "click"]);
+const MAX_BYTES = 16 * 1024;
+const DAY_MS = 86_400_000;
+
+/**
+ * Reads one message value the way the consumer documents it accepts messages (the default
+ * limits: 16 KiB, the default types, 5 minutes ahead, 30 days back); undefined when it must be
+ * rejected. The old prototype's shape has no version, no id and a `timestamp`.
+ */
+export function parseTopicMessage(
+  value: Uint8Array | null,
+  nowMs: number,
+): TopicEvent | undefined {
+  if (value === null || value.length === 0 || value.length > MAX_BYTES) return undefined;
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(value));
+  } catch {
+    return undefined;
+  }
+  if (typeof record !== "object" || record === null || Array.isArray(record)) return undefined;
+  if (!KNOWN_TYPES.has(record.event_type as string)) return undefined;
+  const legacy = !("version" in record) && !("event_id" in record) && "timestamp" in record;
+  let event: TopicEvent;
+  if (legacy) {
+    const time = String(record.timestamp);
+    event = {
+      user: String(record.user_id),
+      session: null,
+      type: record.event_type as string,
+      atMs: Date.parse(/(Z|[+-]\d\d:\d\d)$/i.test(time) ? time : `${time}Z`),
+      page: null,
+      referrer: null,
+    };
+  } else {
+    if (record.version !== 1 || typeof record.event_id !== "string") return undefined;
+    const properties = (record.properties ?? {}) as Record<string, unknown>;
+    event = {
+      user: record.user_id as string,
+      session: record.session_id as string,
+      type: record.event_type as string,
+      atMs: Date.parse(record.occurred_at as string),
+      page: record.page as string,
+      referrer: typeof properties.referrer === "string" ? properties.referrer : null,
+    };
+  }
+  if (event.atMs > nowMs + 300_000 || event.atMs < nowMs - 30 * DAY_MS) return undefined;
+  return event;
+}
+
+/** One session as the `sessions` table must hold it. */
+export interface ExpectedSession {
+  readonly startedMs: number;
+  readonly lastMs: number;
+  readonly events: number;
+  readonly pageViews: number;
+  readonly landingPage: string | null;
+  readonly referrer: string | null;
+  readonly furthestStep: number;
+}
+
+// The default funnel, written out here rather than imported: a session reaches step k when it
+// viewed a page of each of the steps 1..k, whatever the order.
+const STEPS = [/^\//, /^\/products\/[^/]+$/, /^\/cart$/, /^\/checkout$/];
+
+/** Sessions keyed `user|session`, from the canonical events (legacy ones have none). */
+export function expectedSessions(events: readonly TopicEvent[]): Map<string, ExpectedSession> {
+  const grouped = new Map<string, TopicEvent[]>();
+  for (const event of events) {
+    if (event.session === null) continue;
+    const key = `${event.user}|${event.session}`;
+    grouped.set(key, [...(grouped.get(key) ?? []), event]);
+  }
+  const sessions = new Map<string, ExpectedSession>();
+  for (const [key, list] of grouped) {
+    const views = list.filter((event) => event.type === "view").sort(byLanding);
+    const reached = STEPS.findIndex((step) => !views.some((view) => step.test(view.page!)));
+    sessions.set(key, {
+      startedMs: Math.min(...list.map((event) => event.atMs)),
+      lastMs: Math.max(...list.map((event) => event.atMs)),
+      events: list.length,
+      pageViews: views.length,
+      landingPage: views[0]?.page ?? null,
+      referrer: views[0]?.referrer ?? null,
+      furthestStep: reached === -1 ? STEPS.length : reached,
+    });
+  }
+  return sessions;
+}
+
+// Earliest first; at the same millisecond by page, then no referrer first, then referrer, in
+// code point order (what PostgreSQL's "C" collation gives on UTF-8).
+function byLanding(a: TopicEvent, b: TopicEvent): number {
+  const text = (x: string, y: string) => {
+    const [p, q] = [[...x].map((c) => c.codePointAt(0)!), [...y].map((c) => c.codePointAt(0)!)];
+    for (let i = 0; i < Math.min(p.length, q.length); i++) if (p[i] !== q[i]) return p[i] - q[i];
+    return p.length - q.length;
+  };
+  return a.atMs - b.atMs || text(a.page!, b.page!) ||
+    Number(a.referrer !== null) - Number(b.referrer !== null) ||
+    text(a.referrer ?? "", b.referrer ?? "");
+}
+
+/** The documented length bucket of a session (its lower bound in whole seconds). */
+export function lengthBucket(lengthMs: number): number {
+  const s = Math.floor(lengthMs / 1000);
+  if (s < 60) return s;
+  if (s < 600) return s - (s % 5);
+  if (s < 3600) return s - (s % 30);
+  if (s < 86_400) return s - (s % 300);
+  return 86_400;
+}
+
+/** An ISO hour key (`2024-05-01T16`) of epoch milliseconds. */
+export function isoHour(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 13);
+}
+
+/** Session rollup rows: `hour|referrer|step` → [sessions, page views, bounces]; `hour|length`. */
+export interface SessionRollups {
+  readonly byHour: Map<string, [number, number, number]>;
+  readonly byLength: Map<string, number>;
+}
+
+/** The session rollups the sessions must add up to, keyed like `readSessionRollups`. */
+export function expectedSessionRollups(
+  sessions: ReadonlyMap<string, ExpectedSession>,
+): SessionRollups {
+  const byHour = new Map<string, [number, number, number]>();
+  const byLength = new Map<string, number>();
+  for (const session of sessions.values()) {
+    const hour = isoHour(session.startedMs);
+    const key = `${hour}|${session.referrer ?? ""}|${session.furthestStep}`;
+    const [n, views, bounces] = byHour.get(key) ?? [0, 0, 0];
+    byHour.set(key, [n + 1, views + session.pageViews, bounces + Number(session.pageViews === 1)]);
+    const lengthKey = `${hour}|${lengthBucket(session.lastMs - session.startedMs)}`;
+    byLength.set(lengthKey, (byLength.get(lengthKey) ?? 0) + 1);
+  }
+  return { byHour, byLength };
+}
+
+/** Page views per `minute|page` (ISO minute) of the canonical events. */
+export function expectedPageViews(events: readonly TopicEvent[]): Map<string, number> {
+  const views = new Map<string, number>();
+  for (const event of events) {
+    if (event.type !== "view" || event.session === null) continue;
+    const key = `${new Date(event.atMs).toISOString().slice(0, 16)}|${event.page}`;
+    views.set(key, (views.get(key) ?? 0) + 1);
+  }
+  return views;
+}
+
+/** The users with an event in each bucket (ISO prefix of 16, 13 or 10 characters), legacy too. */
+export function expectedUsers(
+  events: readonly TopicEvent[],
+  prefix: 16 | 13 | 10,
+): Map<string, Set<string>> {
+  const users = new Map<string, Set<string>>();
+  for (const event of events) {
+    const bucket = new Date(event.atMs).toISOString().slice(0, prefix);
+    users.set(bucket, (users.get(bucket) ?? new Set()).add(event.user));
+  }
+  return users;
+}
+
+/** The stored sessions in the shape of `expectedSessions`. */
+export async function readSessions(sql: postgres.Sql): Promise<Map<string, ExpectedSession>> {
+  const rows = await sql`SELECT user_id, session_id, started_at, last_event_at, events,
+      page_views, landing_page, referrer, furthest_step FROM sessions`;
+  return new Map(rows.map((row) => [`${row.user_id}|${row.session_id}`, {
+    startedMs: row.started_at.getTime(),
+    lastMs: row.last_event_at.getTime(),
+    events: row.events,
+    pageViews: row.page_views,
+    landingPage: row.landing_page,
+    referrer: row.referrer,
+    furthestStep: row.furthest_step,
+  }]));
+}
+
+/** The stored session rollups without their emptied rows, keyed like `expectedSessionRollups`. */
+export async function readSessionRollups(sql: postgres.Sql): Promise<SessionRollups> {
+  const hours = await sql`SELECT start_hour, referrer, furthest_step, sessions, page_views, bounces
+    FROM session_hour WHERE sessions <> 0 OR page_views <> 0 OR bounces <> 0`;
+  const lengths = await sql`SELECT start_hour, length_s, sessions FROM session_length_hour
+    WHERE sessions <> 0`;
+  return {
+    byHour: new Map(hours.map((row) => [
+      `${isoHour(row.start_hour.getTime())}|${row.referrer}|${row.furthest_step}`,
+      [Number(row.sessions), Number(row.page_views), Number(row.bounces)] as [
+        number,
+        number,
+        number,
+      ],
+    ])),
+    byLength: new Map(lengths.map((row) => [
+      `${isoHour(row.start_hour.getTime())}|${row.length_s}`,
+      Number(row.sessions),
+    ])),
+  };
+}
+
+/** The stored page views per `minute|page`. */
+export async function readPageViews(sql: postgres.Sql): Promise<Map<string, number>> {
+  const rows = await sql`SELECT to_char(event_minute AT TIME ZONE 'UTC',
+      'YYYY-MM-DD"T"HH24:MI') || '|' || page AS key, views FROM page_view_minute`;
+  return new Map(rows.map((row) => [row.key, Number(row.views)]));
+}
+
+/** The users each stored bitmap of a grain holds, keyed like `expectedUsers`. */
+export async function readBitmapUsers(
+  sql: postgres.Sql,
+  grain: "minute" | "hour" | "day",
+): Promise<Map<string, Set<string>>> {
+  const format = { minute: 'YYYY-MM-DD"T"HH24:MI', hour: 'YYYY-MM-DD"T"HH24', day: "YYYY-MM-DD" };
+  // Table and column names come from the fixed grain above.
+  const rows = await sql.unsafe(`SELECT to_char(b.event_${grain} AT TIME ZONE 'UTC',
+      '${format[grain]}') AS bucket, n.user_id
+    FROM user_bitmap_${grain} AS b CROSS JOIN generate_series(0, 4095) AS i
+    JOIN user_numbers AS n ON n.user_number = b.chunk * 4096 + i
+    WHERE get_bit(b.users, i) = 1`);
+  const users = new Map<string, Set<string>>();
+  for (const row of rows) {
+    users.set(row.bucket, (users.get(row.bucket) ?? new Set()).add(row.user_id));
+  }
+  return users;
+}
