@@ -109,14 +109,9 @@ export function expectedSessions(events: readonly TopicEvent[]): Map<string, Exp
 // Earliest first; at the same millisecond by page, then no referrer first, then referrer, in
 // code point order (what PostgreSQL's "C" collation gives on UTF-8).
 function byLanding(a: TopicEvent, b: TopicEvent): number {
-  const text = (x: string, y: string) => {
-    const [p, q] = [[...x].map((c) => c.codePointAt(0)!), [...y].map((c) => c.codePointAt(0)!)];
-    for (let i = 0; i < Math.min(p.length, q.length); i++) if (p[i] !== q[i]) return p[i] - q[i];
-    return p.length - q.length;
-  };
-  return a.atMs - b.atMs || text(a.page!, b.page!) ||
+  return a.atMs - b.atMs || codePoints(a.page!, b.page!) ||
     Number(a.referrer !== null) - Number(b.referrer !== null) ||
-    text(a.referrer ?? "", b.referrer ?? "");
+    codePoints(a.referrer ?? "", b.referrer ?? "");
 }
 
 /** The documented length bucket of a session (its lower bound in whole seconds). */
@@ -242,4 +237,101 @@ export async function readBitmapUsers(
     users.set(row.bucket, (users.get(row.bucket) ?? new Set()).add(row.user_id));
   }
   return users;
+}
+
+/** A panel's rows as `runAsGrafana` returns them (numbers for numeric columns). */
+export type PanelRows = Record<string, unknown>[];
+
+/**
+ * What each product analytics panel must show for the range `from`..`to` (keys `panel 12 A` to
+ * `panel 20 A`), by the documented rules: distinct users over the minutes starting in the range,
+ * per whole UTC day it touches; sessions by the UTC hour they started, over the hours it
+ * touches; page views per minute (per hour beyond 3 days).
+ */
+export function expectedPanels(
+  events: readonly TopicEvent[],
+  range: { readonly from: Date; readonly to: Date },
+): Map<string, PanelRows> {
+  const [from, to] = [range.from.getTime(), range.to.getTime()];
+  const floor = (ms: number, step: number) => Math.floor(ms / step) * step;
+  const users = (keep: (event: TopicEvent) => boolean) =>
+    new Set(events.filter(keep).map((event) => event.user)).size;
+  const days = [...new Set(events.map((event) => floor(event.atMs, DAY_MS)))]
+    .filter((day) => day >= floor(from, DAY_MS) && day <= to).sort((a, b) => a - b);
+  const sessions = [...expectedSessions(events).values()].filter((session) => {
+    const hour = floor(session.startedMs, 3_600_000);
+    return hour >= floor(from, 3_600_000) && hour <= to;
+  });
+  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+  const count = sessions.length;
+  const lengths = sessions.map((s) => lengthBucket(s.lastMs - s.startedMs)).sort((a, b) => a - b);
+  // The smallest length whose running count reaches tenths/10 of the sessions (in integers).
+  const percentile = (tenths: number) =>
+    count === 0 ? null : lengths[lengths.findIndex((_, i) => 10 * (i + 1) >= tenths * count)];
+  const perHour = new Map<number, number>();
+  for (const session of sessions) {
+    const hour = floor(session.startedMs, 3_600_000);
+    perHour.set(hour, (perHour.get(hour) ?? 0) + 1);
+  }
+  const bucketMs = to - from > 3 * DAY_MS ? 3_600_000 : 60_000;
+  const views = new Map<string, number>();
+  for (const event of events) {
+    const bucket = floor(event.atMs, bucketMs);
+    if (event.type !== "view" || event.session === null || bucket < from || bucket > to) continue;
+    views.set(event.page!, (views.get(event.page!) ?? 0) + 1);
+  }
+  const referrers = new Map<string, number>();
+  for (const session of sessions) {
+    const name = session.referrer === null || session.referrer === "" ? "(none)" : session.referrer;
+    referrers.set(name, (referrers.get(name) ?? 0) + 1);
+  }
+  const top = (counts: Map<string, number>, column: string, value: string) =>
+    [...counts].sort((a, b) => b[1] - a[1] || codePoints(a[0], b[0])).slice(0, 10)
+      .map(([name, n]) => ({ [column]: name, [value]: n }));
+  const reached = ["landing", "product page", "cart", "checkout"].map((step, i) => ({
+    step,
+    sessions: sessions.filter((session) => session.furthestStep > i).length,
+  }));
+  return new Map<string, PanelRows>([
+    ["panel 12 A", [{
+      distinct_users: users((e) => floor(e.atMs, 60_000) >= from && floor(e.atMs, 60_000) <= to),
+    }]],
+    ["panel 13 A", [{
+      pages_per_session: count === 0 ? null : sum(sessions.map((s) => s.pageViews)) / count,
+    }]],
+    ["panel 14 A", [{
+      bounce_rate: count === 0 ? null : sessions.filter((s) => s.pageViews === 1).length / count,
+    }]],
+    ["panel 15 A", [{ median_length: percentile(5), p90_length: percentile(9) }]],
+    [
+      "panel 16 A",
+      days.map((day) => ({
+        time: new Date(day),
+        distinct_users: users((e) => floor(e.atMs, DAY_MS) === day),
+      })),
+    ],
+    [
+      "panel 17 A",
+      [...perHour].sort((a, b) => a[0] - b[0])
+        .map(([hour, n]) => ({ time: new Date(hour), sessions: n })),
+    ],
+    ["panel 18 A", top(views, "page", "views")],
+    ["panel 19 A", top(referrers, "referrer", "sessions")],
+    [
+      "panel 20 A",
+      reached.map((step, i) => ({
+        ...step,
+        from_previous_step: i === 0 || reached[i - 1].sessions === 0
+          ? null
+          : step.sessions / reached[i - 1].sessions,
+        from_first_step: reached[0].sessions === 0 ? null : step.sessions / reached[0].sessions,
+      })),
+    ],
+  ]);
+}
+
+function codePoints(x: string, y: string): number {
+  const [p, q] = [[...x].map((c) => c.codePointAt(0)!), [...y].map((c) => c.codePointAt(0)!)];
+  for (let i = 0; i < Math.min(p.length, q.length); i++) if (p[i] !== q[i]) return p[i] - q[i];
+  return p.length - q.length;
 }
