@@ -45,6 +45,7 @@ export function retentionTargets(
       ["user_bitmap_day", "event_day"],
       ["session_hour", "start_hour"],
       ["session_length_hour", "start_hour"],
+      ["session_length_day", "start_day"],
     ].map(([table, column]) => ({ table, column, days: options.rollupRetentionDays })),
   ];
 }
@@ -64,6 +65,7 @@ export const SAMPLED_TABLES: readonly string[] = [
   "sessions",
   "session_hour",
   "session_length_hour",
+  "session_length_day",
   "page_view_minute",
   "page_view_hour",
   "user_numbers",

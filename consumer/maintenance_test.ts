@@ -34,6 +34,7 @@ Deno.test("rollups are trimmed at their own retention when one is set", () => {
     "user_bitmap_day",
     "session_hour",
     "session_length_hour",
+    "session_length_day",
   ]);
 });
 

@@ -23,6 +23,7 @@ export interface RowsWritten {
   readonly sessions: number;
   readonly session_hour: number;
   readonly session_length_hour: number;
+  readonly session_length_day: number;
   readonly user_numbers: number;
   readonly user_bitmap_minute: number;
   readonly user_bitmap_hour: number;
@@ -182,6 +183,14 @@ const ANALYTICS_CTES = `page_input AS (
   ORDER BY 1, 2
   ON CONFLICT (start_hour, length_s) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions
   RETURNING 1
+), session_length_days AS (
+  INSERT INTO session_length_day AS t (start_day, length_s, sessions)
+  SELECT date_trunc('day', start_hour, 'UTC'), length_s, sum(sessions) FROM session_moves
+  GROUP BY 1, 2
+  HAVING sum(sessions) <> 0
+  ORDER BY 1, 2
+  ON CONFLICT (start_day, length_s) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions
+  RETURNING 1
 ), flush_users AS (
   SELECT f.user_id, n.user_number
   FROM (SELECT DISTINCT user_id FROM input) AS f
@@ -237,6 +246,7 @@ const WRITES: readonly (readonly [keyof RowsWritten, string])[] = [
   ["sessions", "session_rows"],
   ["session_hour", "session_hours"],
   ["session_length_hour", "session_lengths"],
+  ["session_length_day", "session_length_days"],
   ["user_numbers", "numbered"],
   ["user_bitmap_minute", "minute_bitmaps"],
   ["user_bitmap_hour", "hour_bitmaps"],

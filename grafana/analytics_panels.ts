@@ -52,7 +52,7 @@ function panels(): cog.Builder<dashboard.Panel>[] {
     statPanel(15, "Session length: median and p90", grid(18, y, 6, 5))
       .description(
         "First to last event of the sessions started in the range's hours, at the resolution of " +
-          "session_length_hour's buckets (1 s under a minute, 5 s under 10 min, 30 s under an hour).",
+          "the length buckets of session_length_day/hour (1 s under a minute, 5 s under 10 min, 30 s under an hour).",
       )
       .withTarget(target("table", sql.SESSION_LENGTH_SQL))
       .unit("s")

@@ -64,18 +64,41 @@ ORDER BY 1`;
 /**
  * Median and 90th percentile of the length of the range's sessions (first to last event), as
  * the lower bound of the length bucket that holds them (`session_length_bucket`, sql/0004): the
- * smallest bucket whose running count reaches half (nine tenths) of the sessions.
+ * smallest bucket whose running count reaches half (nine tenths) of the sessions. The touched
+ * hours are read as whole days (session_length_day) and the hours left at their edges
+ * (session_length_hour); the tiles never overlap, since counts add up.
  */
-export const SESSION_LENGTH_SQL = `SELECT
+export const SESSION_LENGTH_SQL = `WITH hours AS (
+  SELECT date_trunc('hour', ${FROM}, 'UTC') AS first_hour,
+    date_trunc('hour', $__timeTo()::timestamptz, 'UTC') + interval '1 hour' AS end_hour
+), tiles AS (
+  SELECT first_hour, end_hour,
+    CASE WHEN first_day < end_day THEN first_day ELSE end_hour END AS first_day,
+    CASE WHEN first_day < end_day THEN end_day ELSE end_hour END AS end_day
+  FROM (SELECT first_hour, end_hour,
+      date_bin('1 day', first_hour - interval '1 microsecond', 'epoch') + interval '1 day'
+        AS first_day,
+      date_bin('1 day', end_hour, 'epoch') AS end_day
+    FROM hours) AS bounds
+), lengths AS (
+  SELECT d.length_s, d.sessions FROM tiles JOIN session_length_day AS d
+    ON d.start_day >= tiles.first_day AND d.start_day < tiles.end_day
+  UNION ALL
+  SELECT h.length_s, h.sessions FROM tiles JOIN session_length_hour AS h
+    ON h.start_hour >= tiles.first_hour AND h.start_hour < tiles.first_day
+  UNION ALL
+  SELECT h.length_s, h.sessions FROM tiles JOIN session_length_hour AS h
+    ON h.start_hour >= tiles.end_day AND h.start_hour < tiles.end_hour
+)
+SELECT
   min(length_s) FILTER (WHERE total > 0 AND running >= 0.5 * total) AS median_length,
   min(length_s) FILTER (WHERE total > 0 AND running >= 0.9 * total) AS p90_length
 FROM (
   SELECT length_s, sum(sum(sessions)) OVER (ORDER BY length_s) AS running,
     sum(sum(sessions)) OVER () AS total
-  FROM session_length_hour
-  WHERE ${touchedHours("start_hour")}
+  FROM lengths
   GROUP BY length_s
-) AS lengths`;
+) AS buckets`;
 
 /** Page views per session of the range's sessions. */
 export const PAGES_PER_SESSION_SQL =

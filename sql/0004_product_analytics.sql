@@ -124,6 +124,14 @@ CREATE TABLE session_length_hour (
   PRIMARY KEY (start_hour, length_s)
 ) WITH (fillfactor = 70);
 
+-- The same by the UTC day they started, so a month's median reads days, not 720 hours.
+CREATE TABLE session_length_day (
+  start_day timestamptz NOT NULL,
+  length_s  integer     NOT NULL,
+  sessions  bigint      NOT NULL,
+  PRIMARY KEY (start_day, length_s)
+) WITH (fillfactor = 70);
+
 -- The dashboards read the rollups and bitmaps, never the per-user rows of this migration.
 DO $$
 BEGIN
@@ -133,7 +141,7 @@ BEGIN
   END IF;
   GRANT SELECT ON
     user_bitmap_minute, user_bitmap_hour, user_bitmap_day, page_view_minute, page_view_hour,
-    session_hour, session_length_hour
+    session_hour, session_length_hour, session_length_day
   TO grafana_reader;
 END
 $$;

@@ -133,6 +133,8 @@ export function isoHour(ms: number): string {
 export interface SessionRollups {
   readonly byHour: Map<string, [number, number, number]>;
   readonly byLength: Map<string, number>;
+  /** `day|length`. */
+  readonly byLengthDay: Map<string, number>;
 }
 
 /** The session rollups the sessions must add up to, keyed like `readSessionRollups`. */
@@ -141,15 +143,19 @@ export function expectedSessionRollups(
 ): SessionRollups {
   const byHour = new Map<string, [number, number, number]>();
   const byLength = new Map<string, number>();
+  const byLengthDay = new Map<string, number>();
   for (const session of sessions.values()) {
     const hour = isoHour(session.startedMs);
     const key = `${hour}|${session.referrer ?? ""}|${session.furthestStep}`;
     const [n, views, bounces] = byHour.get(key) ?? [0, 0, 0];
     byHour.set(key, [n + 1, views + session.pageViews, bounces + Number(session.pageViews === 1)]);
-    const lengthKey = `${hour}|${lengthBucket(session.lastMs - session.startedMs)}`;
+    const bucket = lengthBucket(session.lastMs - session.startedMs);
+    const lengthKey = `${hour}|${bucket}`;
     byLength.set(lengthKey, (byLength.get(lengthKey) ?? 0) + 1);
+    const dayKey = `${hour.slice(0, 10)}|${bucket}`;
+    byLengthDay.set(dayKey, (byLengthDay.get(dayKey) ?? 0) + 1);
   }
-  return { byHour, byLength };
+  return { byHour, byLength, byLengthDay };
 }
 
 /** Page views per `minute|page` (ISO minute) of the canonical events. */
@@ -197,6 +203,8 @@ export async function readSessionRollups(sql: postgres.Sql): Promise<SessionRoll
     FROM session_hour WHERE sessions <> 0 OR page_views <> 0 OR bounces <> 0`;
   const lengths = await sql`SELECT start_hour, length_s, sessions FROM session_length_hour
     WHERE sessions <> 0`;
+  const days = await sql`SELECT start_day, length_s, sessions FROM session_length_day
+    WHERE sessions <> 0`;
   return {
     byHour: new Map(hours.map((row) => [
       `${isoHour(row.start_hour.getTime())}|${row.referrer}|${row.furthest_step}`,
@@ -208,6 +216,10 @@ export async function readSessionRollups(sql: postgres.Sql): Promise<SessionRoll
     ])),
     byLength: new Map(lengths.map((row) => [
       `${isoHour(row.start_hour.getTime())}|${row.length_s}`,
+      Number(row.sessions),
+    ])),
+    byLengthDay: new Map(days.map((row) => [
+      `${row.start_day.toISOString().slice(0, 10)}|${row.length_s}`,
       Number(row.sessions),
     ])),
   };
