@@ -91,7 +91,7 @@ async function main(config: BenchConfig): Promise<number> {
             target: { kind: "max", value: 100 },
           });
         }
-        extra.dashboard = { rows: filled.rows, queries: costs };
+        extra.dashboard = { rows: filled.rows, fillSteps: filled.steps, queries: costs };
       } finally {
         await sql.end();
       }
