@@ -105,6 +105,11 @@ const CLOCK = "extract(epoch FROM clock_timestamp())";
 // Product analytics ($30 ... $42): page views, sessions and the moves of sessions between
 // rollup rows, and distinct users as bitmaps over dense user numbers. Every upsert is sorted by
 // its conflict key, so concurrent flushes lock rows in one order.
+// A session's length in whole seconds, now and before the update.
+const LENGTH_S = "floor(extract(epoch FROM last_event_at) - extract(epoch FROM started_at))::int";
+const PREV_LENGTH_S = LENGTH_S.replaceAll("last_event_at", "prev_last_event_at")
+  .replaceAll("started_at", "prev_started_at");
+
 const ANALYTICS_CTES = `page_input AS (
   SELECT to_timestamp(u.minute_s) AS event_minute, u.page, u.n
   FROM unnest($30::int8[], $31::text[], $32::int8[]) AS u(minute_s, page, n)
@@ -150,17 +155,17 @@ const ANALYTICS_CTES = `page_input AS (
     prev_page_views = t.page_views,
     prev_referrer = t.referrer,
     prev_furthest_step = t.furthest_step
-  RETURNING started_at, last_event_at, page_views, referrer, furthest_step, prev_started_at,
-    prev_last_event_at, prev_page_views, prev_referrer, prev_furthest_step
+  RETURNING started_at, page_views, referrer, furthest_step, prev_started_at, prev_page_views,
+    prev_referrer, prev_furthest_step, ${LENGTH_S} AS length_s, ${PREV_LENGTH_S} AS prev_length_s
 ), session_moves AS (
   SELECT date_trunc('hour', started_at, 'UTC') AS start_hour, coalesce(referrer, '') AS referrer,
     furthest_step, 1 AS sessions, page_views, (page_views = 1)::int AS bounces,
-    session_length_bucket(started_at, last_event_at) AS length_s
+    session_length_bucket(length_s) AS length_s
   FROM session_rows
   UNION ALL
   SELECT date_trunc('hour', prev_started_at, 'UTC'), coalesce(prev_referrer, ''),
     prev_furthest_step, -1, -prev_page_views, -(prev_page_views = 1)::int,
-    session_length_bucket(prev_started_at, prev_last_event_at)
+    session_length_bucket(prev_length_s)
   FROM session_rows
   WHERE prev_started_at IS NOT NULL
 ), session_hours AS (
