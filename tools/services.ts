@@ -8,6 +8,7 @@ import {
   defaultKafkaOptions,
   kafkaLogFile,
   LocalKafkaError,
+  runningKafkaPid,
   startLocalKafka,
   stopLocalKafka,
 } from "./kafka_local.ts";
@@ -35,8 +36,15 @@ async function main(command: string | undefined): Promise<number> {
     console.log(stopped ? "Stopped the local Kafka broker." : "No local Kafka broker was running.");
     return 0;
   }
+  if (command === "status") {
+    const pid = await runningKafkaPid(options);
+    console.log(
+      pid ? `A local Kafka broker is running (pid ${pid}).` : "No local Kafka broker runs.",
+    );
+    return pid ? 0 : 1;
+  }
   if (command !== "start") {
-    console.error("Usage: services.ts start [--fresh] | stop");
+    console.error("Usage: services.ts start [--fresh] | status | stop");
     return 2;
   }
   const databaseUrl = Deno.env.get("DATABASE_URL") ?? DEFAULT_DATABASE_URL;
@@ -49,7 +57,11 @@ async function main(command: string | undefined): Promise<number> {
     return 1;
   }
   try {
-    console.error(`Starting Kafka (jars and data in ${options.cacheDir}) ...`);
+    if (await runningKafkaPid(options)) {
+      console.error(`Reusing the running Kafka broker (data in ${options.cacheDir}).`);
+    } else {
+      console.error(`Starting Kafka (jars and data in ${options.cacheDir}) ...`);
+    }
     const brokers = await startLocalKafka(options, { fresh: Deno.args.includes("--fresh") });
     console.error(`Kafka is ready (log: ${kafkaLogFile(options)}). Use:`);
     console.log(`export KAFKA_BROKERS=${brokers}`);
