@@ -6,18 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { migrate } from "@activity/consumer";
+import { deleteExpired, retentionTargets } from "../consumer/maintenance.ts";
 import { openStore, type Store } from "../consumer/store.ts";
 import {
-  expectedPageViews,
-  expectedSessionRollups,
+  assertStoredAnalytics,
   expectedSessions,
-  expectedUsers,
   parseTopicMessage,
-  readBitmapUsers,
-  readPageViews,
-  readSessionRollups,
-  readSessions,
-  type TopicEvent,
 } from "../testing/analytics_expected.ts";
 import { analyticsMessages, commitMessages } from "../testing/analytics_input.ts";
 import { seededRandom } from "../testing/pipeline_events.ts";
@@ -40,24 +34,6 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
 
 function flush(store: Store, values: Uint8Array[], partition: number, from: number) {
   return commitMessages(store, values, { partition, from, nowMs: NOW });
-}
-
-async function assertStored(store: Store, events: readonly TopicEvent[], label: string) {
-  const sessions = expectedSessions(events);
-  assert.deepEqual(await readSessions(store.sql), sessions, `${label}: sessions`);
-  assert.deepEqual(
-    await readSessionRollups(store.sql),
-    expectedSessionRollups(sessions),
-    `${label}: session rollups`,
-  );
-  assert.deepEqual(await readPageViews(store.sql), expectedPageViews(events), `${label}: pages`);
-  for (const [grain, prefix] of [["minute", 16], ["hour", 13], ["day", 10]] as const) {
-    assert.deepEqual(
-      await readBitmapUsers(store.sql, grain),
-      expectedUsers(events, prefix),
-      `${label}: users per ${grain}`,
-    );
-  }
 }
 
 Deno.test("sessions, pages and users are the same however events are ordered and flushes are cut", async () => {
@@ -98,7 +74,7 @@ Deno.test("sessions, pages and users are the same however events are ordered and
     const store = openStore(db.url);
     try {
       await run(store);
-      await assertStored(store, events, label);
+      await assertStoredAnalytics(store.sql, events, `${label}:`);
     } finally {
       await store.close();
     }
@@ -134,4 +110,47 @@ Deno.test("a flush reports the rows it wrote and the time it spent per table", a
   } finally {
     await store.close();
   }
+});
+
+Deno.test("retention trims sessions, page views and bitmaps with the per-minute data, rollups at theirs", async () => {
+  await using db = await createTestDatabase("consumer_analytics_retention");
+  await migrate(db.url);
+  const store = openStore(db.url);
+  const nowMs = Date.now() - 100 * 86_400_000;
+  try {
+    await commitMessages(store, analyticsMessages({ seed: 1, users: 20, days: 2, nowMs }), {
+      partition: 0,
+      from: 0,
+      nowMs,
+    });
+  } finally {
+    await store.close();
+  }
+  const tables = [
+    "sessions",
+    "page_view_minute",
+    "user_bitmap_minute",
+    "page_view_hour",
+    "session_hour",
+    "session_length_hour",
+    "session_length_day",
+    "user_bitmap_hour",
+    "user_bitmap_day",
+    "user_numbers",
+  ];
+  const filled = async () => {
+    const kept: string[] = [];
+    for (const table of tables) {
+      const [{ any }] = await db.sql.unsafe(`SELECT EXISTS (SELECT FROM ${table}) AS any`);
+      if (any) kept.push(table);
+    }
+    return kept;
+  };
+  assert.deepEqual(await filled(), tables);
+  await deleteExpired(db.sql, retentionTargets({ retentionDays: 365, rollupRetentionDays: 0 }));
+  assert.deepEqual(await filled(), tables, "nothing is 365 days old");
+  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 }));
+  assert.deepEqual(await filled(), tables.slice(3), "rollups are kept by default");
+  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 60 }));
+  assert.deepEqual(await filled(), ["user_numbers"]);
 });

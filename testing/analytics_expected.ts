@@ -4,6 +4,7 @@
  * buckets by this module's own reading of the documented rules (docs/architecture.md), and the
  * stored tables read back into the same shapes.
  */
+import assert from "node:assert/strict";
 import type postgres from "postgres";
 
 /** An accepted message as the analytics see it; `session` and `page` are null for legacy ones. */
@@ -115,7 +116,7 @@ function byLanding(a: TopicEvent, b: TopicEvent): number {
 }
 
 /** The documented length bucket of a session (its lower bound in whole seconds). */
-export function lengthBucket(lengthMs: number): number {
+function lengthBucket(lengthMs: number): number {
   const s = Math.floor(lengthMs / 1000);
   if (s < 60) return s;
   if (s < 600) return s - (s % 5);
@@ -125,12 +126,12 @@ export function lengthBucket(lengthMs: number): number {
 }
 
 /** An ISO hour key (`2024-05-01T16`) of epoch milliseconds. */
-export function isoHour(ms: number): string {
+function isoHour(ms: number): string {
   return new Date(ms).toISOString().slice(0, 13);
 }
 
 /** Session rollup rows: `hour|referrer|step` → [sessions, page views, bounces]; `hour|length`. */
-export interface SessionRollups {
+interface SessionRollups {
   readonly byHour: Map<string, [number, number, number]>;
   readonly byLength: Map<string, number>;
   /** `day|length`. */
@@ -138,7 +139,7 @@ export interface SessionRollups {
 }
 
 /** The session rollups the sessions must add up to, keyed like `readSessionRollups`. */
-export function expectedSessionRollups(
+function expectedSessionRollups(
   sessions: ReadonlyMap<string, ExpectedSession>,
 ): SessionRollups {
   const byHour = new Map<string, [number, number, number]>();
@@ -159,7 +160,7 @@ export function expectedSessionRollups(
 }
 
 /** Page views per `minute|page` (ISO minute) of the canonical events. */
-export function expectedPageViews(events: readonly TopicEvent[]): Map<string, number> {
+function expectedPageViews(events: readonly TopicEvent[]): Map<string, number> {
   const views = new Map<string, number>();
   for (const event of events) {
     if (event.type !== "view" || event.session === null) continue;
@@ -170,7 +171,7 @@ export function expectedPageViews(events: readonly TopicEvent[]): Map<string, nu
 }
 
 /** The users with an event in each bucket (ISO prefix of 16, 13 or 10 characters), legacy too. */
-export function expectedUsers(
+function expectedUsers(
   events: readonly TopicEvent[],
   prefix: 16 | 13 | 10,
 ): Map<string, Set<string>> {
@@ -183,7 +184,7 @@ export function expectedUsers(
 }
 
 /** The stored sessions in the shape of `expectedSessions`. */
-export async function readSessions(sql: postgres.Sql): Promise<Map<string, ExpectedSession>> {
+async function readSessions(sql: postgres.Sql): Promise<Map<string, ExpectedSession>> {
   const rows = await sql`SELECT user_id, session_id, started_at, last_event_at, events,
       page_views, landing_page, referrer, furthest_step FROM sessions`;
   return new Map(rows.map((row) => [`${row.user_id}|${row.session_id}`, {
@@ -198,7 +199,7 @@ export async function readSessions(sql: postgres.Sql): Promise<Map<string, Expec
 }
 
 /** The stored session rollups without their emptied rows, keyed like `expectedSessionRollups`. */
-export async function readSessionRollups(sql: postgres.Sql): Promise<SessionRollups> {
+async function readSessionRollups(sql: postgres.Sql): Promise<SessionRollups> {
   const hours = await sql`SELECT start_hour, referrer, furthest_step, sessions, page_views, bounces
     FROM session_hour WHERE sessions <> 0 OR page_views <> 0 OR bounces <> 0`;
   const lengths = await sql`SELECT start_hour, length_s, sessions FROM session_length_hour
@@ -226,14 +227,14 @@ export async function readSessionRollups(sql: postgres.Sql): Promise<SessionRoll
 }
 
 /** The stored page views per `minute|page`. */
-export async function readPageViews(sql: postgres.Sql): Promise<Map<string, number>> {
+async function readPageViews(sql: postgres.Sql): Promise<Map<string, number>> {
   const rows = await sql`SELECT to_char(event_minute AT TIME ZONE 'UTC',
       'YYYY-MM-DD"T"HH24:MI') || '|' || page AS key, views FROM page_view_minute`;
   return new Map(rows.map((row) => [row.key, Number(row.views)]));
 }
 
 /** The users each stored bitmap of a grain holds, keyed like `expectedUsers`. */
-export async function readBitmapUsers(
+async function readBitmapUsers(
   sql: postgres.Sql,
   grain: "minute" | "hour" | "day",
 ): Promise<Map<string, Set<string>>> {
@@ -346,4 +347,31 @@ function codePoints(x: string, y: string): number {
   const [p, q] = [[...x].map((c) => c.codePointAt(0)!), [...y].map((c) => c.codePointAt(0)!)];
   for (let i = 0; i < Math.min(p.length, q.length); i++) if (p[i] !== q[i]) return p[i] - q[i];
   return p.length - q.length;
+}
+
+/**
+ * Asserts that the stored sessions, session rollups, page views and user bitmaps of every grain
+ * are what `events` make; returns the expected sessions.
+ */
+export async function assertStoredAnalytics(
+  sql: postgres.Sql,
+  events: readonly TopicEvent[],
+  label = "",
+): Promise<Map<string, ExpectedSession>> {
+  const sessions = expectedSessions(events);
+  assert.deepEqual(await readSessions(sql), sessions, `${label} sessions`);
+  assert.deepEqual(
+    await readSessionRollups(sql),
+    expectedSessionRollups(sessions),
+    `${label} session rollups`,
+  );
+  assert.deepEqual(await readPageViews(sql), expectedPageViews(events), `${label} page views`);
+  for (const [grain, prefix] of [["minute", 16], ["hour", 13], ["day", 10]] as const) {
+    assert.deepEqual(
+      await readBitmapUsers(sql, grain),
+      expectedUsers(events, prefix),
+      `${label} users per ${grain}`,
+    );
+  }
+  return sessions;
 }
