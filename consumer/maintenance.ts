@@ -1,52 +1,83 @@
 /**
  * Background upkeep of the database: retention (old rows deleted in small
  * batches so flushes never wait long behind it) and storage size samples.
- * Which tables and cut-offs apply is pure (`retentionTargets`); the rest is
- * the SQL edge.
+ * Which tables and cut-offs apply is pure (`retentionTargets`,
+ * `retentionCutoff`); the rest is the SQL edge.
+ *
+ * One retention rule for reading and deleting: a bucket is gone once its END
+ * is more than the retention period ago, by the consumer's clock; events in a
+ * gone bucket are rejected as expired (`aggregateBatch`). Rows are deleted
+ * `RETENTION_GRACE_MS` after their bucket is gone, so an event accepted just
+ * before (still in a buffer, or judged by another consumer whose clock is a
+ * little behind) can never re-create a deleted bucket with a partial count.
  */
 import type postgres from "postgres";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "@activity/shared";
+
+/** How long after its bucket is gone a row is deleted (buffered events, clock skew). */
+export const RETENTION_GRACE_MS = HOUR_MS;
 
 /** One table whose rows expire by one time column. */
 export interface RetentionTarget {
   readonly table: string;
   readonly column: string;
   readonly days: number;
+  /** The bucket the column starts (a minute, an hour, a day); 0 for processing-time rows. */
+  readonly bucketMs: number;
+}
+
+/** Rows of `target` whose column is at or before this time are deleted. */
+export function retentionCutoff(target: RetentionTarget, nowMs: number): Date {
+  return new Date(nowMs - target.days * DAY_MS - target.bucketMs - RETENTION_GRACE_MS);
 }
 
 /** The tables retention trims: per-minute data at `retentionDays`, rollups at their own setting. */
 export function retentionTargets(
   options: { retentionDays: number; rollupRetentionDays: number },
 ): RetentionTarget[] {
-  const perMinute = [
-    ["user_event_summary", "event_minute"],
-    ["event_type_minute", "event_minute"],
-    ["active_users_minute", "event_minute"],
-    ["user_minute_presence", "event_minute"],
-    ["rejected_events", "received_at"],
-    ["ingest_minute", "processed_minute"],
-    ["rejected_minute", "processed_minute"],
-    ["storage_samples", "sampled_at"],
-    ["consumer_lag_minute", "sampled_minute"],
-    ["page_view_minute", "event_minute"],
-    ["user_bitmap_minute", "event_minute"],
-    // A session goes with the minute it started in.
-    ["sessions", "started_at"],
-  ].map(([table, column]) => ({ table, column, days: options.retentionDays }));
+  const days = options.retentionDays;
+  const perMinute: RetentionTarget[] = [
+    ...[
+      "user_event_summary",
+      "event_type_minute",
+      "active_users_minute",
+      "user_minute_presence",
+      "page_view_minute",
+      "user_bitmap_minute",
+    ].map((table) => ({ table, column: "event_minute", days, bucketMs: MINUTE_MS })),
+    // A session is kept a day past the retention of its first minute: only a session longer
+    // than a day can lose its row to retention (and be counted again if it goes on).
+    { table: "sessions", column: "started_at", days, bucketMs: DAY_MS },
+    ...[
+      ["rejected_events", "received_at"],
+      ["ingest_minute", "processed_minute"],
+      ["rejected_minute", "processed_minute"],
+      ["storage_samples", "sampled_at"],
+      ["consumer_lag_minute", "sampled_minute"],
+      ["consumer_offset_gaps", "detected_at"],
+    ].map(([table, column]) => ({ table, column, days, bucketMs: 0 })),
+  ];
   if (options.rollupRetentionDays === 0) return perMinute;
-  // user_numbers is never trimmed: its numbers must outlive every bitmap that holds them.
+  const rollupDays = options.rollupRetentionDays;
   return [
     ...perMinute,
+    { table: "user_event_hourly", column: "event_hour", days: rollupDays, bucketMs: HOUR_MS },
+    { table: "user_event_daily", column: "event_day", days: rollupDays, bucketMs: DAY_MS },
+    { table: "event_type_hour", column: "event_hour", days: rollupDays, bucketMs: HOUR_MS },
     ...[
-      ["user_event_hourly", "event_hour"],
-      ["user_event_daily", "event_day"],
-      ["event_type_hour", "event_hour"],
-      ["page_view_hour", "event_hour"],
-      ["user_bitmap_hour", "event_hour"],
-      ["user_bitmap_day", "event_day"],
-      ["session_hour", "start_hour"],
-      ["session_length_hour", "start_hour"],
-      ["session_length_day", "start_day"],
-    ].map(([table, column]) => ({ table, column, days: options.rollupRetentionDays })),
+      ["page_view_hour", "event_hour", HOUR_MS],
+      ["user_bitmap_hour", "event_hour", HOUR_MS],
+      ["user_bitmap_day", "event_day", DAY_MS],
+      ["session_hour", "start_hour", HOUR_MS],
+      ["session_length_hour", "start_hour", HOUR_MS],
+      ["session_length_day", "start_day", DAY_MS],
+    ].map(([table, column, bucketMs]) => ({
+      table: table as string,
+      column: column as string,
+      days: rollupDays,
+      bucketMs: bucketMs as number,
+    })),
+    // user_numbers is never trimmed: its numbers must outlive every bitmap that holds them.
   ];
 }
 
@@ -78,7 +109,7 @@ export const SAMPLED_TABLES: readonly string[] = [
 export async function deleteExpired(
   sql: postgres.Sql,
   targets: readonly RetentionTarget[],
-  options: { batchSize?: number; signal?: AbortSignal } = {},
+  options: { nowMs: number; batchSize?: number; signal?: AbortSignal },
 ): Promise<Map<string, number>> {
   const batchSize = options.batchSize ?? 5_000;
   const deleted = new Map<string, number>();
@@ -92,9 +123,9 @@ export async function deleteExpired(
       const result = await sql.unsafe(
         `DELETE FROM ${target.table} WHERE ctid = ANY(ARRAY(
            SELECT ctid FROM ${target.table}
-           WHERE ${target.column} < now() - make_interval(days => $1::int)
+           WHERE ${target.column} <= $1::timestamptz
            LIMIT $2::int))`,
-        [target.days, batchSize],
+        [retentionCutoff(target, options.nowMs).toISOString(), batchSize],
       );
       total += result.count;
       if (result.count < batchSize) break;

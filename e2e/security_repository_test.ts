@@ -208,7 +208,7 @@ Deno.test("the programs build SQL text only from constants: every raw-SQL call i
     for (const entry of Deno.readDirSync(ROOT + folder)) {
       if (!entry.name.endsWith(".ts")) continue;
       const text = Deno.readTextFileSync(`${ROOT}${folder}/${entry.name}`);
-      for (const [, name, body] of text.matchAll(/^const ([A-Z_]+) = (`[^`]*`);/gm)) {
+      for (const [, name, body] of text.matchAll(/^(?:export )?const ([A-Z_]+) = (`[^`]*`);/gm)) {
         constants.set(name, body);
       }
     }

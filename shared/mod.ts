@@ -13,3 +13,4 @@ export * from "./config.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";
 export * from "./sleep.ts";
+export * from "./clock.ts";

@@ -9,6 +9,7 @@ import {
   readConfig,
   type SettingsDefinition,
 } from "./config.ts";
+import process from "node:process";
 import { createLogger, type Logger, type LogLevel } from "./log.ts";
 
 /** Exit code for a bad command line or environment. */
@@ -44,7 +45,10 @@ function readEnv(name: string): string | undefined {
   }
 }
 
-/** A logger on stderr: pretty on a terminal, JSON lines otherwise (or as `LOG_FORMAT` says). */
+/**
+ * A logger on stderr: pretty on a terminal, JSON lines otherwise (or as `LOG_FORMAT` says).
+ * Node-style process warnings go through it too, so every line in JSON mode is JSON.
+ */
 export function processLogger(name: string, level: LogLevel): Logger {
   const forced = readEnv("LOG_FORMAT");
   const format = forced === "json" || forced === "pretty"
@@ -53,25 +57,57 @@ export function processLogger(name: string, level: LogLevel): Logger {
     ? "pretty"
     : "json";
   const encoder = new TextEncoder();
-  return createLogger({
+  const log = createLogger({
     level,
     format,
     name,
     write: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
   });
+  routeProcessWarnings(log);
+  return log;
 }
 
-/** Resolves when SIGINT or SIGTERM arrives; `dispose` removes the listeners. */
-export function shutdownSignal(): { promise: Promise<string>; dispose: () => void } {
-  const { promise, resolve } = Promise.withResolvers<string>();
+/**
+ * Sends Node-style process warnings to `log` instead of raw `(node:…)` stderr lines that break
+ * JSON logs. KafkaJS arms timers with negative delays (`TimeoutNegativeWarning`, harmless: the
+ * delay becomes 1 ms), so that one is debug.
+ */
+export function routeProcessWarnings(log: Logger): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error) => {
+    if (warning.name === "TimeoutNegativeWarning") log.debug(warning.message);
+    else log.warn(warning.message, { warning: warning.name });
+  });
+}
+
+/** The first and the second SIGINT/SIGTERM. */
+export interface ShutdownSignals {
+  /** Resolves with the first signal's name: stop cleanly. */
+  readonly first: Promise<string>;
+  /** Resolves with the second signal's name: leave at once. */
+  readonly second: Promise<string>;
+  /** Removes the listeners. */
+  dispose(): void;
+}
+
+/** Listens for SIGINT and SIGTERM: the first asks for a clean stop, a second for leaving now. */
+export function shutdownSignals(): ShutdownSignals {
+  const first = Promise.withResolvers<string>();
+  const second = Promise.withResolvers<string>();
+  let received = 0;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((signal) => {
-    const handler = () => resolve(signal);
+    const handler = () => {
+      received++;
+      if (received === 1) first.resolve(signal);
+      else second.resolve(signal);
+    };
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
   });
   return {
-    promise,
+    first: first.promise,
+    second: second.promise,
     dispose: () =>
       handlers.forEach(([signal, handler]) => Deno.removeSignalListener(signal, handler)),
   };

@@ -181,13 +181,21 @@ export const MARKERS = {
 
 /** The document with its reference table replaced by `table`. */
 export function replaceTable(readme: string, table: string): string {
-  const start = readme.indexOf(MARKERS.start);
-  const end = readme.indexOf(MARKERS.end);
+  return replaceBetween(readme, MARKERS, table);
+}
+
+/** `doc` with what stands between the markers replaced by `text`. */
+export function replaceBetween(
+  doc: string,
+  markers: { readonly start: string; readonly end: string },
+  text: string,
+): string {
+  const start = doc.indexOf(markers.start);
+  const end = doc.indexOf(markers.end);
   if (start < 0 || end < start) {
-    throw new Error(`the document lacks the markers ${MARKERS.start} ... ${MARKERS.end}`);
+    throw new Error(`the document lacks the markers ${markers.start} ... ${markers.end}`);
   }
-  return readme.slice(0, start + MARKERS.start.length) + "\n\n" + table + "\n" +
-    readme.slice(end);
+  return doc.slice(0, start + markers.start.length) + "\n\n" + text + "\n" + doc.slice(end);
 }
 
 /** The generated texts from the current sources. */
