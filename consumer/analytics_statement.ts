@@ -1,7 +1,7 @@
 /**
- * The product analytics part of the consumer's flush statement (sql/0004): its CTEs, the tables
- * they write and their parameters ($30 … $42) from a flush plan. Pure text; `store.ts` runs it as
- * part of the one statement, so it commits with the counts and offsets or not at all.
+ * The product analytics part of the consumer's flush statement (sql/0005): its CTEs, the tables
+ * they write and their parameters from a flush plan. Pure text; `flush_statement.ts` makes it part
+ * of the one statement, so it commits with the counts and offsets or not at all.
  */
 import type { FlushPlan } from "./flush_plan.ts";
 
@@ -42,14 +42,17 @@ const PREV_LENGTH_S = LENGTH_S.replaceAll("last_event_at", "prev_last_event_at")
   .replaceAll("started_at", "prev_started_at");
 
 /**
- * The analytics CTEs of the flush statement (after its counts, whose `input` they read): page
- * views, sessions and the moves of sessions between rollup rows, and distinct users as bitmaps
- * over dense user numbers. Every upsert is sorted by its conflict key, so concurrent flushes lock
- * rows in one order.
+ * The analytics CTEs of the flush statement (after its counts, whose `input` they read), their
+ * parameters numbered from `$first` in the order of `analyticsParameters`: page views, sessions
+ * and the moves of sessions between rollup rows, and distinct users as bitmaps over dense user
+ * numbers. Every upsert is sorted by its conflict key, so concurrent flushes lock rows in one
+ * order.
  */
-export const ANALYTICS_CTES = `page_input AS (
+export function analyticsCtes(first: number): string {
+  const $ = (i: number) => `$${first + i}`;
+  return `page_input AS (
   SELECT to_timestamp(u.minute_s) AS event_minute, u.page, u.n
-  FROM unnest($30::int8[], $31::text[], $32::int8[]) AS u(minute_s, page, n)
+  FROM unnest(${$(0)}::int8[], ${$(1)}::text[], ${$(2)}::int8[]) AS u(minute_s, page, n)
 ), page_minute AS (
   ${addingUpsert("page_view_minute", ["event_minute", "page"], ["views"])}
   SELECT event_minute, page, n FROM page_input
@@ -66,8 +69,9 @@ export const ANALYTICS_CTES = `page_input AS (
     landing_at, landing_page, referrer, funnel_steps)
   SELECT u.user_id, u.session_id, ${fromEpochMs("u.first_ms")}, ${fromEpochMs("u.last_ms")},
     u.events, u.page_views, ${fromEpochMs("u.landing_ms")}, u.landing_page, u.referrer, u.steps
-  FROM unnest($33::text[], $34::text[], $35::int8[], $36::int8[], $37::int4[], $38::int4[],
-    $39::int8[], $40::text[], $41::text[], $42::int2[])
+  FROM unnest(${$(3)}::text[], ${$(4)}::text[], ${$(5)}::int8[], ${$(6)}::int8[],
+    ${$(7)}::int4[], ${$(8)}::int4[], ${$(9)}::int8[], ${$(10)}::text[], ${$(11)}::text[],
+    ${$(12)}::int2[])
     AS u(user_id, session_id, first_ms, last_ms, events, page_views, landing_ms, landing_page,
       referrer, steps)
   ORDER BY 1, 2
@@ -141,6 +145,7 @@ export const ANALYTICS_CTES = `page_input AS (
 ), day_bitmaps AS (
   ${bitmapUpsert("user_bitmap_day", "event_day", "date_trunc('day', event_minute, 'UTC')")}
 )`;
+}
 
 /** The head of an upsert into a table of sums. */
 function addingUpsert(table: string, key: readonly string[], sums: readonly string[]): string {
@@ -178,7 +183,7 @@ function bitmapUpsert(table: string, column: string, bucket: string): string {
   RETURNING 1`;
 }
 
-/** The analytics' parameters, `$30` onwards. */
+/** The analytics' parameters, in the order `analyticsCtes` numbers them. */
 export function analyticsParameters(plan: FlushPlan): unknown[] {
   const { sessions, pageViews } = plan;
   return [

@@ -38,7 +38,7 @@ Deno.test("rollups are trimmed at their own retention when one is set", () => {
   ]);
 });
 
-Deno.test("every table of the migrations but the user dictionary and the offsets is trimmed", () => {
+Deno.test("every table of the migrations but the offsets, the topic owners and the user dictionary is trimmed", () => {
   const directory = new URL("../sql/", import.meta.url);
   const migrations = [...Deno.readDirSync(directory)].map((entry) =>
     Deno.readTextFileSync(new URL(entry.name, directory))
@@ -50,6 +50,6 @@ Deno.test("every table of the migrations but the user dictionary and the offsets
     .map((target) => target.table);
   assert.deepEqual(
     created.filter((table) => !trimmed.includes(table)).sort(),
-    ["consumer_offsets", "user_numbers"],
+    ["consumer_offsets", "topic_owners", "user_numbers"],
   );
 });

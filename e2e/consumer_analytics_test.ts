@@ -147,10 +147,16 @@ Deno.test("retention trims sessions, page views and bitmaps with the per-minute 
     return kept;
   };
   assert.deepEqual(await filled(), tables);
-  await deleteExpired(db.sql, retentionTargets({ retentionDays: 365, rollupRetentionDays: 0 }));
+  await deleteExpired(db.sql, retentionTargets({ retentionDays: 365, rollupRetentionDays: 0 }), {
+    nowMs: Date.now(),
+  });
   assert.deepEqual(await filled(), tables, "nothing is 365 days old");
-  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 }));
+  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 }), {
+    nowMs: Date.now(),
+  });
   assert.deepEqual(await filled(), tables.slice(3), "rollups are kept by default");
-  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 60 }));
+  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 60 }), {
+    nowMs: Date.now(),
+  });
   assert.deepEqual(await filled(), ["user_numbers"]);
 });

@@ -1,6 +1,6 @@
 /**
  * The dashboard's product analytics row: distinct users, sessions, pages, referrers and the
- * funnel, from the rollups of sql/0004 (`analytics_sql.ts`). Session panels count sessions by
+ * funnel, from the rollups of sql/0005 (`analytics_sql.ts`). Session panels count sessions by
  * the UTC hour they started, over the hours the range touches.
  */
 import type * as cog from "@grafana/grafana-foundation-sdk/cog";

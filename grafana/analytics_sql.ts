@@ -1,6 +1,6 @@
 /**
  * The SQL of the product analytics row, with Grafana macros (same rules as `panel_sql.ts`). It
- * reads the rollups and bitmaps of sql/0004, never the per-user rows. Session figures count the
+ * reads the rollups and bitmaps of sql/0005, never the per-user rows. Session figures count the
  * sessions that started in the UTC hours the range touches (a session's hour is its bucket).
  */
 import { FUNNEL_STEPS } from "@activity/shared";
@@ -63,7 +63,7 @@ ORDER BY 1`;
 
 /**
  * Median and 90th percentile of the length of the range's sessions (first to last event), as
- * the lower bound of the length bucket that holds them (`session_length_bucket`, sql/0004): the
+ * the lower bound of the length bucket that holds them (`session_length_bucket`, sql/0005): the
  * smallest bucket whose running count reaches half (nine tenths) of the sessions. The touched
  * hours are read as whole days (session_length_day) and the hours left at their edges
  * (session_length_hour); the tiles never overlap, since counts add up.

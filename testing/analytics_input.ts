@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { aggregateBatch, planFlush } from "../consumer/mod.ts";
 import type { PartitionRange } from "../consumer/offset_fence.ts";
 import type { CommitOutcome, Store } from "../consumer/store.ts";
+import { claimTopic } from "../consumer/topic_owner.ts";
 import { seededRandom } from "./pipeline_events.ts";
 
 const PAGES = ["/", "/search", "/products", "/products/1", "/products/2", "/cart", "/checkout"];
@@ -86,10 +87,11 @@ export async function commitMessages(
     expected: from === 0 ? null : String(from),
     next: String(from + values.length),
     highWatermark: String(from + values.length),
+    gaps: [],
   };
-  const outcome = await store.commitFlush(
-    planFlush(aggregate, [range], { group: "g", topic: "t" }),
-  );
+  await claimTopic(store.sql, { topic: "t", group: "g", takeOverFrom: "" });
+  const plan = planFlush(aggregate, [range], { group: "g", topic: "t", topicId: null });
+  const outcome = await store.commitFlush(plan, { deadLetters: [] });
   assert.equal(outcome.kind, "committed");
   return outcome as Extract<CommitOutcome, { kind: "committed" }>;
 }

@@ -1,7 +1,7 @@
 /**
  * The session rollups of the synthetic data (see `synthetic_data.ts`): one session per active
  * user-slot, by the hour the slot starts in; lengths exponential with a mean of 9 minutes, cut
- * into the buckets of `session_length_bucket` (sql/0004); each hour's sessions split exactly over
+ * into the buckets of `session_length_bucket` (sql/0005); each hour's sessions split exactly over
  * fixed shares of landing referrers and furthest funnel steps, with their page views and bounces.
  */
 /** Mean session length in seconds. */
