@@ -43,9 +43,15 @@ Deno.test("every table of the migrations but the offsets, the topic owners and t
   const migrations = [...Deno.readDirSync(directory)].map((entry) =>
     Deno.readTextFileSync(new URL(entry.name, directory))
   );
-  const created = migrations.flatMap((sql) =>
-    [...sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)/g)].map((match) => match[1])
-  );
+  const created = migrations.flatMap((sql) => [
+    ...[...sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)\b(?!%)/g)].map((match) => match[1]),
+    // Tables created in a loop over grains: `FOREACH grain IN ARRAY ARRAY['minute', ...] LOOP
+    // EXECUTE format('CREATE TABLE user_bitmap_%1$s ...`.
+    ...[...sql.matchAll(/ARRAY\[([^\]]*)\] LOOP\s+EXECUTE format\('CREATE TABLE (\w+)%1\$s/g)]
+      .flatMap(([, grains, prefix]) =>
+        grains.split(",").map((g) => prefix + g.trim().slice(1, -1))
+      ),
+  ]);
   const trimmed = retentionTargets({ retentionDays: 7, rollupRetentionDays: 400 })
     .map((target) => target.table);
   assert.deepEqual(

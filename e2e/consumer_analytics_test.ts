@@ -5,6 +5,7 @@
  * the messages (testing/analytics_expected.ts).
  */
 import assert from "node:assert/strict";
+import type postgres from "postgres";
 import { migrate } from "@activity/consumer";
 import { deleteExpired, retentionTargets } from "../consumer/maintenance.ts";
 import { openStore, type Store } from "../consumer/store.ts";
@@ -21,6 +22,18 @@ const NOW = Date.parse("2026-06-01T12:00:00Z");
 
 function messages(seed: number): Uint8Array[] {
   return analyticsMessages({ seed, users: 40, days: 2, nowMs: NOW });
+}
+
+/** Runs `use` with a store on a migrated database of its own, dropped afterwards. */
+async function withStore(prefix: string, use: (store: Store) => Promise<void>): Promise<void> {
+  await using db = await createTestDatabase(prefix);
+  await migrate(db.url);
+  const store = openStore(db.url);
+  try {
+    await use(store);
+  } finally {
+    await store.close();
+  }
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
@@ -69,23 +82,15 @@ Deno.test("sessions, pages and users are the same however events are ordered and
     }],
   ];
   for (const [label, run] of scenarios) {
-    await using db = await createTestDatabase("consumer_analytics");
-    await migrate(db.url);
-    const store = openStore(db.url);
-    try {
+    await withStore("consumer_analytics", async (store) => {
       await run(store);
       await assertStoredAnalytics(store.sql, events, `${label}:`);
-    } finally {
-      await store.close();
-    }
+    });
   }
 });
 
 Deno.test("a flush reports the rows it wrote and the time it spent per table", async () => {
-  await using db = await createTestDatabase("consumer_analytics_rows");
-  await migrate(db.url);
-  const store = openStore(db.url);
-  try {
+  await withStore("consumer_analytics_rows", async (store) => {
     const values = messages(3);
     const first = await flush(store, values, 0, 0);
     const sessions = expectedSessions(values.map((value) => parseTopicMessage(value, NOW)!));
@@ -107,25 +112,22 @@ Deno.test("a flush reports the rows it wrote and the time it spent per table", a
     assert.equal(again.rows.user_numbers, 0);
     assert.equal(again.rows.user_bitmap_minute + again.rows.user_bitmap_day, 0);
     assert.equal(again.rows.sessions, sessions.size);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("retention trims sessions, page views and bitmaps with the per-minute data, rollups at theirs", async () => {
-  await using db = await createTestDatabase("consumer_analytics_retention");
-  await migrate(db.url);
-  const store = openStore(db.url);
   const nowMs = Date.now() - 100 * 86_400_000;
-  try {
+  await withStore("consumer_analytics_retention", async (store) => {
     await commitMessages(store, analyticsMessages({ seed: 1, users: 20, days: 2, nowMs }), {
       partition: 0,
       from: 0,
       nowMs,
     });
-  } finally {
-    await store.close();
-  }
+    await assertRetention(store.sql);
+  });
+});
+
+async function assertRetention(sql: postgres.Sql): Promise<void> {
   const tables = [
     "sessions",
     "page_view_minute",
@@ -141,22 +143,22 @@ Deno.test("retention trims sessions, page views and bitmaps with the per-minute 
   const filled = async () => {
     const kept: string[] = [];
     for (const table of tables) {
-      const [{ any }] = await db.sql.unsafe(`SELECT EXISTS (SELECT FROM ${table}) AS any`);
+      const [{ any }] = await sql.unsafe(`SELECT EXISTS (SELECT FROM ${table}) AS any`);
       if (any) kept.push(table);
     }
     return kept;
   };
   assert.deepEqual(await filled(), tables);
-  await deleteExpired(db.sql, retentionTargets({ retentionDays: 365, rollupRetentionDays: 0 }), {
+  await deleteExpired(sql, retentionTargets({ retentionDays: 365, rollupRetentionDays: 0 }), {
     nowMs: Date.now(),
   });
   assert.deepEqual(await filled(), tables, "nothing is 365 days old");
-  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 }), {
+  await deleteExpired(sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 }), {
     nowMs: Date.now(),
   });
   assert.deepEqual(await filled(), tables.slice(3), "rollups are kept by default");
-  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 60 }), {
+  await deleteExpired(sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 60 }), {
     nowMs: Date.now(),
   });
   assert.deepEqual(await filled(), ["user_numbers"]);
-});
+}

@@ -6,6 +6,7 @@
 import type * as cog from "@grafana/grafana-foundation-sdk/cog";
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import type * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as table from "@grafana/grafana-foundation-sdk/table";
 import type * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import * as sql from "./analytics_sql.ts";
@@ -28,34 +29,52 @@ function barsPerBucket(id: number, title: string, gridPos: Grid): timeseries.Pan
     .decimals(0);
 }
 
+/** A stat of the top line of the row, at column `x`. */
+function topStat(
+  id: number,
+  title: string,
+  options: { x: number; description: string; sql: string; unit: string; decimals?: number },
+): stat.PanelBuilder {
+  const built = statPanel(id, title, grid(options.x, TOP + 1, 6, 5))
+    .description(options.description)
+    .withTarget(target("table", options.sql))
+    .unit(options.unit);
+  return options.decimals === undefined ? built : built.decimals(options.decimals);
+}
+
 function panels(): cog.Builder<dashboard.Panel>[] {
   const y = TOP + 1;
   return [
-    statPanel(12, "Distinct users (selected range)", grid(0, y, 6, 5))
-      .description(
-        "Users with an event in the range's minutes, counted once: the OR of the user bitmaps " +
-          "of its whole days, edge hours and edge minutes (user_bitmap_day/hour/minute).",
-      )
-      .withTarget(target("table", sql.DISTINCT_USERS_SQL))
-      .unit("short")
-      .decimals(0),
-    statPanel(13, "Pages per session", grid(6, y, 6, 5))
-      .description("Page views per session started in the range's hours (session_hour).")
-      .withTarget(target("table", sql.PAGES_PER_SESSION_SQL))
-      .unit("short")
-      .decimals(2),
-    statPanel(14, "Bounce rate (sessions with one page view)", grid(12, y, 6, 5))
-      .description("Share of the sessions started in the range's hours with exactly one page view.")
-      .withTarget(target("table", sql.BOUNCE_RATE_SQL))
-      .unit("percentunit")
-      .decimals(1),
-    statPanel(15, "Session length: median and p90", grid(18, y, 6, 5))
-      .description(
-        "First to last event of the sessions started in the range's hours, at the resolution of " +
-          "the length buckets of session_length_day/hour (1 s under a minute, 5 s under 10 min, 30 s under an hour).",
-      )
-      .withTarget(target("table", sql.SESSION_LENGTH_SQL))
-      .unit("s")
+    topStat(12, "Distinct users (selected range)", {
+      x: 0,
+      description: "Users with an event in the range's minutes, counted once: the OR of the user " +
+        "bitmaps of its whole days, edge hours and edge minutes (user_bitmap_day/hour/minute).",
+      sql: sql.DISTINCT_USERS_SQL,
+      unit: "short",
+      decimals: 0,
+    }),
+    topStat(13, "Pages per session", {
+      x: 6,
+      description: "Page views per session started in the range's hours (session_hour).",
+      sql: sql.PAGES_PER_SESSION_SQL,
+      unit: "short",
+      decimals: 2,
+    }),
+    topStat(14, "Bounce rate (sessions with one page view)", {
+      x: 12,
+      description: "Share of the sessions started in the range's hours with exactly one page view.",
+      sql: sql.BOUNCE_RATE_SQL,
+      unit: "percentunit",
+      decimals: 1,
+    }),
+    topStat(15, "Session length: median and p90", {
+      x: 18,
+      description: "First to last event of the sessions started in the range's hours, at the " +
+        "resolution of the length buckets of session_length_day/hour (1 s under a minute, 5 s " +
+        "under 10 min, 30 s under an hour).",
+      sql: sql.SESSION_LENGTH_SQL,
+      unit: "s",
+    })
       .textMode(common.BigValueTextMode.ValueAndName)
       .overrideByName("median_length", [{ id: "displayName", value: "median" }])
       .overrideByName("p90_length", [{ id: "displayName", value: "p90" }]),
