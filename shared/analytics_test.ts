@@ -8,14 +8,17 @@ Deno.test("the default funnel is landing, product page, cart, checkout by page p
     "cart",
     "checkout",
   ]);
-  assert.equal(funnelStepsOf("/"), 0b0001);
-  assert.equal(funnelStepsOf("/blog/3"), 0b0001);
-  assert.equal(funnelStepsOf("/products"), 0b0001, "the listing is not a product page");
-  assert.equal(funnelStepsOf("/products/12"), 0b0011);
-  assert.equal(funnelStepsOf("/products/12/reviews"), 0b0001);
-  assert.equal(funnelStepsOf("/cart"), 0b0101);
-  assert.equal(funnelStepsOf("/checkout"), 0b1001);
-  assert.equal(funnelStepsOf("/checkout/done"), 0b0001);
+  const cases: [page: string, steps: number, why?: string][] = [
+    ["/", 0b0001],
+    ["/blog/3", 0b0001],
+    ["/products", 0b0001, "the listing is not a product page"],
+    ["/products/12", 0b0011],
+    ["/products/12/reviews", 0b0001],
+    ["/cart", 0b0101],
+    ["/checkout", 0b1001],
+    ["/checkout/done", 0b0001],
+  ];
+  for (const [page, steps, why] of cases) assert.equal(funnelStepsOf(page), steps, why ?? page);
 });
 
 Deno.test("a session's steps do not depend on the order its pages were viewed in", () => {
