@@ -4,7 +4,7 @@
  * against the real broker and PostgreSQL and returns its figures.
  */
 import { migrate } from "@activity/consumer";
-import { fillSyntheticData, measureQueryCosts } from "@activity/grafana";
+import { fillSyntheticData, measureQueryCosts } from "@activity/grafana/emulation";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import { checkConsistency } from "./consistency.ts";
 import { startConsumer, waitCommitted, waitReady } from "./consumer_process.ts";
@@ -201,7 +201,7 @@ export async function dashboardPhase(
       target: { kind: "max", value: TARGETS.dashboardQueryMs },
     })),
   ];
-  return { figures, details: { rows: filled.rows, queries: costs } };
+  return { figures, details: { rows: filled.rows, fillSteps: filled.steps, queries: costs } };
 }
 
 /** The program's JSON log lines whose message is `msg`. */

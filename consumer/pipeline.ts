@@ -498,7 +498,9 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
               events: planEvents(plan),
               count_rows: plan.counts.users.length,
               ms: Math.round(performance.now() - started),
-              statement_ms: Math.round(outcome.timings.statement),
+              ...Object.fromEntries(
+                Object.entries(outcome.timings).map(([step, ms]) => [`${step}_ms`, Math.round(ms)]),
+              ),
             });
           }
           return;

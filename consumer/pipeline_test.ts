@@ -7,7 +7,7 @@ import type { IncomingBatch, KafkaSource, TopicLogs } from "./kafka_source.ts";
 import { registerConsumerMetrics } from "./metrics.ts";
 import type { StoredOffset } from "./partition_placement.ts";
 import { ConsumerStoppedError, createPipeline } from "./pipeline.ts";
-import type { CommitOutcome, Store } from "./store.ts";
+import type { CommitOutcome, FlushTimings, RowsWritten, Store } from "./store.ts";
 
 // In-memory stand-ins for the two edges and a virtual clock: the shell's own logic is what is
 // under test here; the real broker and database are in e2e/.
@@ -28,7 +28,7 @@ const NO_ROWS = {
   event_type_minute: 0,
   active_users_minute: 0,
   rejected_events: 0,
-};
+} as RowsWritten;
 
 function fakeStore(stored: Map<number, StoredOffset>) {
   const plans: FlushPlan[] = [];
@@ -52,7 +52,11 @@ function fakeStore(stored: Map<number, StoredOffset>) {
       for (const range of plan.ranges) {
         stored.set(range.partition, { next: BigInt(range.next), topicId: plan.topicId });
       }
-      return Promise.resolve({ kind: "committed", rows: NO_ROWS, timings: { statement: 0 } });
+      return Promise.resolve({
+        kind: "committed",
+        rows: NO_ROWS,
+        timings: { statement: 0 } as FlushTimings,
+      });
     },
     ping: () => Promise.resolve(true),
     close: () => Promise.resolve(),
