@@ -10,6 +10,7 @@ import { createKafka } from "@activity/shared/kafka";
 import { EXIT_USAGE, loadConfigOrExit } from "@activity/shared/runtime";
 import { createDatabaseNamed } from "../testing/services.ts";
 import { KAFKA_VERSION } from "../tools/kafka_local.ts";
+import { ensureDatabase } from "../tools/services.ts";
 import { backlogPhase, drainPhase } from "./drain_phases.ts";
 import { readMachineFacts } from "./machine.ts";
 import type { PhaseContext } from "./phase_context.ts";
@@ -29,6 +30,11 @@ async function main(config: BenchConfig): Promise<number> {
   }
   const began = performance.now();
   const stamp = new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15).toLowerCase();
+  if (await ensureDatabase(config.databaseUrl)) {
+    console.error(
+      `Created the database ${new URL(config.databaseUrl).pathname.slice(1)} (it was missing).`,
+    );
+  }
   const admin = postgres(config.databaseUrl, { max: 1, onnotice: () => {} });
   const log = (message: string) =>
     console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);

@@ -56,6 +56,8 @@ export interface BatchAggregate {
   readonly rejections: Rejection[];
   /** Bytes of rejected keys and values held in `rejections`. */
   rejectedBytes: number;
+  /** Distinct rows it will write: (minute, type, user) counts and session parts (its memory). */
+  keys: number;
   accepted: number;
   rejected: number;
   /** Bytes of every message value, accepted or not. */
@@ -93,6 +95,7 @@ export function emptyAggregate(): BatchAggregate {
     counts: new Map(),
     rejections: [],
     rejectedBytes: 0,
+    keys: 0,
     accepted: 0,
     rejected: 0,
     bytes: 0,
@@ -136,12 +139,14 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     let byUser = byType.get(type);
     if (byUser === undefined) byType.set(type, byUser = new Map());
     const user = result.event.user_id;
-    byUser.set(user, (byUser.get(user) ?? 0) + 1);
+    const count = byUser.get(user);
+    if (count === undefined) aggregate.keys++;
+    byUser.set(user, (count ?? 0) + 1);
     const tenth = Math.floor(occurredAtMs / 100);
     eventTenths.set(tenth, (eventTenths.get(tenth) ?? 0) + 1);
     aggregate.accepted++;
     if (result.legacy) aggregate.legacy++;
-    else addSessionEvent(aggregate.analytics, result.event, occurredAtMs);
+    else if (addSessionEvent(aggregate.analytics, result.event, occurredAtMs)) aggregate.keys++;
     if (Number(message.timestamp) - occurredAtMs > lateAfterMs) aggregate.late++;
   }
   return aggregate;

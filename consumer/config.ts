@@ -45,8 +45,18 @@ const settings = {
   maxBufferEvents: setting({
     flag: "max-buffer-events",
     env: "CONSUMER_MAX_BUFFER_EVENTS",
+    fallback: "1000000",
+    help: "Fetching pauses while this many events wait for a flush (backpressure); far behind, " +
+      "flushes take up to half of it.",
+    allowed: "a whole number from 1 to 10000000",
+    schema: parsers.integer(1, 10_000_000),
+  }),
+  maxBufferKeys: setting({
+    flag: "max-buffer-keys",
+    env: "CONSUMER_MAX_BUFFER_KEYS",
     fallback: "200000",
-    help: "Fetching pauses while this many events wait for a flush (backpressure).",
+    help: "Fetching pauses while the buffer holds this many distinct rows to write (its memory " +
+      "grows with them, not with events); far behind, flushes take up to half of it.",
     allowed: "a whole number from 1 to 10000000",
     schema: parsers.integer(1, 10_000_000),
   }),

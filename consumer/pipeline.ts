@@ -119,6 +119,7 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
     flushEvents: config.flushEvents,
     flushIntervalMs: config.flushIntervalMs,
     maxBufferEvents: config.maxBufferEvents,
+    maxBufferKeys: config.maxBufferKeys,
     stopFlushDeadlineMs: SHUTDOWN_BUDGET.flushDeadlineMs,
     ...CORE_DEFAULTS,
     notReadyAfterFailingMs: config.notReadyAfterMs,
@@ -377,6 +378,7 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
       admitToBuffer(core, {
         events: chunk.length,
         rejectedBytes: buffer.rejectedBytes - rejectedBefore,
+        keys: buffer.keys,
         nowMs: clock.now(),
       });
       admitBatch(fence, partition, { lastOffset: chunkLast, highWatermark: batch.highWatermark });

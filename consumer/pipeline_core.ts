@@ -14,6 +14,8 @@ export interface CoreSettings {
   readonly flushIntervalMs: number;
   /** Fetching waits while this many events are buffered. */
   readonly maxBufferEvents: number;
+  /** Fetching waits while the buffer holds this many distinct rows to write (its memory). */
+  readonly maxBufferKeys: number;
   /** Fetching waits while rejected messages of this many bytes (keys and values) are buffered. */
   readonly maxBufferedRejectedBytes: number;
   /** The flush interval while far behind. */
@@ -28,7 +30,7 @@ export interface CoreSettings {
 export const CORE_DEFAULTS = {
   /** Rejections keep their original bytes until flushed: bound them. */
   maxBufferedRejectedBytes: 32 * 1024 * 1024,
-  catchUpFlushIntervalMs: 2_000,
+  catchUpFlushIntervalMs: 5_000,
 } as const;
 
 /** Flushes that keep failing. */
@@ -47,6 +49,8 @@ export interface ConsumerCore {
   bufferedEvents: number;
   /** Bytes of rejected messages (keys and values) in the buffer. */
   bufferedRejectedBytes: number;
+  /** Distinct rows the buffer will write. */
+  bufferedKeys: number;
   /** When the buffer's first event was taken, epoch ms. */
   bufferedSinceMs: number;
   /** Partitions whose offsets must move without events (a recorded gap, a recreated topic). */
@@ -69,6 +73,7 @@ export function createCore(settings: CoreSettings): ConsumerCore {
     settings,
     bufferedEvents: 0,
     bufferedRejectedBytes: 0,
+    bufferedKeys: 0,
     bufferedSinceMs: 0,
     pendingRanges: 0,
     inFlightEvents: 0,
@@ -79,14 +84,15 @@ export function createCore(settings: CoreSettings): ConsumerCore {
   };
 }
 
-/** Records events taken into the buffer. */
+/** Records events taken into the buffer, and the distinct rows the buffer now holds. */
 export function admitToBuffer(
   core: ConsumerCore,
-  taken: { events: number; rejectedBytes: number; nowMs: number },
+  taken: { events: number; rejectedBytes: number; keys: number; nowMs: number },
 ): void {
   if (core.bufferedEvents === 0 && core.pendingRanges === 0) core.bufferedSinceMs = taken.nowMs;
   core.bufferedEvents += taken.events;
   core.bufferedRejectedBytes += taken.rejectedBytes;
+  core.bufferedKeys = taken.keys;
 }
 
 /** Records a partition whose stored offset must move with the next flush though no event came. */
@@ -98,12 +104,17 @@ export function admitRangeOnly(core: ConsumerCore, nowMs: number): void {
 /** Whether fetching must wait for a flush to make room (backpressure). */
 export function isBufferFull(core: ConsumerCore): boolean {
   return core.bufferedEvents >= core.settings.maxBufferEvents ||
+    core.bufferedKeys >= core.settings.maxBufferKeys ||
     core.bufferedRejectedBytes >= core.settings.maxBufferedRejectedBytes;
 }
 
-/** Whether the consumer is far enough behind to trade latency for larger flushes. */
+/**
+ * Whether the consumer is far enough behind to trade latency for larger flushes: more unread
+ * messages than five flushes' worth (or than the buffer holds).
+ */
 export function isCatchingUp(core: ConsumerCore, unreadMessages: bigint): boolean {
-  return unreadMessages > BigInt(core.settings.maxBufferEvents);
+  const { flushEvents, maxBufferEvents } = core.settings;
+  return unreadMessages > BigInt(Math.min(maxBufferEvents, 5 * flushEvents));
 }
 
 /** What the flush loop does next. */
@@ -120,9 +131,11 @@ export function flushDecision(
 ): FlushDecision {
   const { settings } = core;
   // Far behind (draining a filled topic), latency is already lost: fewer, larger flushes
-  // collapse more events into each row and leave the CPU to decoding.
+  // collapse more events into each row and leave the CPU to decoding. Their size is bounded by
+  // the distinct rows they hold (memory, and the database's work), not by events.
   const catchingUp = isCatchingUp(core, state.unreadMessages);
   const threshold = catchingUp ? Math.ceil(settings.maxBufferEvents / 2) : settings.flushEvents;
+  const keyThreshold = catchingUp ? Math.ceil(settings.maxBufferKeys / 2) : settings.maxBufferKeys;
   const interval = catchingUp ? settings.catchUpFlushIntervalMs : settings.flushIntervalMs;
   const holding = core.bufferedEvents > 0 || core.pendingRanges > 0;
   if (!holding) {
@@ -131,7 +144,7 @@ export function flushDecision(
   const age = state.nowMs - core.bufferedSinceMs;
   if (
     core.stopDeadlineMs !== null || core.flushRequested || core.bufferedEvents >= threshold ||
-    age >= interval
+    core.bufferedKeys >= keyThreshold || age >= interval
   ) {
     return { kind: "flush" };
   }
@@ -144,6 +157,7 @@ export function cutBuffer(core: ConsumerCore): number {
   core.inFlightEvents = events;
   core.bufferedEvents = 0;
   core.bufferedRejectedBytes = 0;
+  core.bufferedKeys = 0;
   core.pendingRanges = 0;
   core.flushRequested = false;
   return events;
@@ -154,6 +168,7 @@ export function discardBuffer(core: ConsumerCore): number {
   const events = core.bufferedEvents;
   core.bufferedEvents = 0;
   core.bufferedRejectedBytes = 0;
+  core.bufferedKeys = 0;
   core.pendingRanges = 0;
   return events;
 }

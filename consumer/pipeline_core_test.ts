@@ -17,6 +17,7 @@ const SETTINGS: CoreSettings = {
   flushEvents: 100,
   flushIntervalMs: 500,
   maxBufferEvents: 1_000,
+  maxBufferKeys: 300,
   maxBufferedRejectedBytes: 10_000,
   catchUpFlushIntervalMs: 2_000,
   stopFlushDeadlineMs: 12_000,
@@ -31,43 +32,43 @@ Deno.test("a flush is due once enough events are buffered or the oldest waited a
     kind: "wait",
     ms: 500,
   });
-  admitToBuffer(core, { events: 10, rejectedBytes: 0, nowMs: 1_000 });
+  admitToBuffer(core, { keys: 0, events: 10, rejectedBytes: 0, nowMs: 1_000 });
   assert.deepEqual(flushDecision(core, { nowMs: 1_200, unreadMessages: 0n }), {
     kind: "wait",
     ms: 300,
   });
   assert.deepEqual(flushDecision(core, { nowMs: 1_500, unreadMessages: 0n }), { kind: "flush" });
-  admitToBuffer(core, { events: 90, rejectedBytes: 0, nowMs: 1_210 });
+  admitToBuffer(core, { keys: 0, events: 90, rejectedBytes: 0, nowMs: 1_210 });
   assert.deepEqual(flushDecision(core, { nowMs: 1_210, unreadMessages: 0n }), { kind: "flush" });
   assert.equal(cutBuffer(core), 100);
   assert.equal(core.inFlightEvents, 100);
 });
 
-Deno.test("far behind, flushes wait for half the buffer or two seconds, collapsing more events per row", () => {
+Deno.test("far behind, flushes wait for half the buffer or the catch-up interval, collapsing more events per row", () => {
   const core = createCore(SETTINGS);
-  admitToBuffer(core, { events: 400, rejectedBytes: 0, nowMs: 0 });
+  admitToBuffer(core, { keys: 0, events: 400, rejectedBytes: 0, nowMs: 0 });
   const behind = { nowMs: 600, unreadMessages: 50_000n };
   assert.deepEqual(flushDecision(core, behind), { kind: "wait", ms: 1_400 });
   assert.deepEqual(flushDecision(core, { ...behind, nowMs: 2_000 }), { kind: "flush" });
-  admitToBuffer(core, { events: 100, rejectedBytes: 0, nowMs: 700 });
+  admitToBuffer(core, { keys: 0, events: 100, rejectedBytes: 0, nowMs: 700 });
   assert.deepEqual(flushDecision(core, behind), { kind: "flush" }, "500 = half the buffer");
 });
 
 Deno.test("fetching waits while the buffer holds too many events or too many rejected bytes", () => {
   const core = createCore(SETTINGS);
-  admitToBuffer(core, { events: 3, rejectedBytes: 9_999, nowMs: 0 });
+  admitToBuffer(core, { keys: 0, events: 3, rejectedBytes: 9_999, nowMs: 0 });
   assert.ok(!isBufferFull(core));
-  admitToBuffer(core, { events: 1, rejectedBytes: 1, nowMs: 0 });
+  admitToBuffer(core, { keys: 0, events: 1, rejectedBytes: 1, nowMs: 0 });
   assert.ok(isBufferFull(core), "rejected keys and values are bounded like events");
   cutBuffer(core);
   assert.ok(!isBufferFull(core));
-  admitToBuffer(core, { events: 1_000, rejectedBytes: 0, nowMs: 0 });
+  admitToBuffer(core, { keys: 0, events: 1_000, rejectedBytes: 0, nowMs: 0 });
   assert.ok(isBufferFull(core));
 });
 
 Deno.test("a revoked partition's flush is asked for at once, and a moved offset alone is flushed", () => {
   const core = createCore(SETTINGS);
-  admitToBuffer(core, { events: 1, rejectedBytes: 0, nowMs: 0 });
+  admitToBuffer(core, { keys: 0, events: 1, rejectedBytes: 0, nowMs: 0 });
   core.flushRequested = true;
   assert.deepEqual(flushDecision(core, { nowMs: 1, unreadMessages: 0n }), { kind: "flush" });
   cutBuffer(core);
@@ -125,9 +126,9 @@ Deno.test("a permanent failure is retried calmly, and a data error stores reject
 
 Deno.test("a stopping consumer retries its last flush until the deadline, then abandons it", () => {
   const core = createCore(SETTINGS);
-  admitToBuffer(core, { events: 40, rejectedBytes: 0, nowMs: 0 });
+  admitToBuffer(core, { keys: 0, events: 40, rejectedBytes: 0, nowMs: 0 });
   cutBuffer(core);
-  admitToBuffer(core, { events: 2, rejectedBytes: 0, nowMs: 5 });
+  admitToBuffer(core, { keys: 0, events: 2, rejectedBytes: 0, nowMs: 5 });
   assert.ok(beginStop(core, 1_000));
   assert.ok(!beginStop(core, 1_500), "a second stop changes nothing");
   const retry = flushFailed(core, { nowMs: 12_900, failure: unreachable, random: () => 1 });
@@ -159,4 +160,19 @@ Deno.test("not ready says why: stopping, blocked, no database, no partitions", (
   assert.deepEqual(readiness(core, state), { ready: false, reason: core.blocked });
   beginStop(core, 0);
   assert.deepEqual(readiness(core, state), { ready: false, reason: "stopping" });
+});
+
+Deno.test("the buffer is bounded by the distinct rows it will write, not only by events", () => {
+  const core = createCore(SETTINGS);
+  admitToBuffer(core, { events: 10, rejectedBytes: 0, keys: 150, nowMs: 0 });
+  const behind = { nowMs: 1, unreadMessages: 50_000n };
+  assert.deepEqual(flushDecision(core, behind), { kind: "flush" }, "far behind: half the keys");
+  assert.deepEqual(flushDecision(core, { ...behind, unreadMessages: 0n }), {
+    kind: "wait",
+    ms: 499,
+  });
+  assert.ok(!isBufferFull(core));
+  admitToBuffer(core, { events: 10, rejectedBytes: 0, keys: 300, nowMs: 1 });
+  assert.ok(isBufferFull(core), "300 distinct rows: fetching waits");
+  assert.deepEqual(flushDecision(core, { ...behind, unreadMessages: 0n }), { kind: "flush" });
 });

@@ -32,15 +32,19 @@ export function emptySessionAggregate(): SessionAggregate {
   return { sessions: new Map(), pageViews: new Map() };
 }
 
-/** Adds one accepted canonical event (never an old-prototype one) at `occurredAtMs`. */
+/**
+ * Adds one accepted canonical event (never an old-prototype one) at `occurredAtMs`; true when it
+ * started a session part of its own.
+ */
 export function addSessionEvent(
   aggregate: SessionAggregate,
   event: ActivityEvent,
   occurredAtMs: number,
-): void {
+): boolean {
   let byId = aggregate.sessions.get(event.user_id);
   if (byId === undefined) aggregate.sessions.set(event.user_id, byId = new Map());
   let part = byId.get(event.session_id);
+  const started = part === undefined;
   if (part === undefined) {
     part = {
       firstMs: occurredAtMs,
@@ -57,7 +61,7 @@ export function addSessionEvent(
   part.events++;
   if (occurredAtMs < part.firstMs) part.firstMs = occurredAtMs;
   if (occurredAtMs > part.lastMs) part.lastMs = occurredAtMs;
-  if (event.event_type !== PAGE_VIEW_TYPE) return;
+  if (event.event_type !== PAGE_VIEW_TYPE) return started;
   part.pageViews++;
   part.funnelSteps |= funnelStepsOf(event.page);
   const referrer = typeof event.properties?.referrer === "string"
@@ -78,6 +82,7 @@ export function addSessionEvent(
   let byPage = aggregate.pageViews.get(minute);
   if (byPage === undefined) aggregate.pageViews.set(minute, byPage = new Map());
   byPage.set(event.page, (byPage.get(event.page) ?? 0) + 1);
+  return started;
 }
 
 /** A page view that may be a session's landing. */
