@@ -5,6 +5,7 @@ import {
   DEFAULT_EVENT_TYPES,
   parsers,
   type ProgramDefinition,
+  replicationSettings,
   setting,
   topicSetting,
 } from "@activity/shared";
@@ -57,6 +58,8 @@ const settings = {
     allowed: "a Kafka topic name (1-249 of A-Z a-z 0-9 . _ -)",
     schema: parsers.topic(),
   }),
+  replicationFactor: replicationSettings.replicationFactor,
+  minInsyncReplicas: replicationSettings.minInsyncReplicas,
   retentionDays: setting({
     flag: "retention-days",
     env: "RETENTION_DAYS",

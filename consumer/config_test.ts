@@ -15,6 +15,8 @@ Deno.test("the consumer's defaults are the documented ones", () => {
     flushIntervalMs: 500,
     maxBufferEvents: 200_000,
     dlqTopic: "user_activity.dlq",
+    replicationFactor: "auto",
+    minInsyncReplicas: "auto",
     retentionDays: 30,
     rollupRetentionDays: 0,
     futureToleranceS: 300,

@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { type Consumer, type Kafka, Partitioners, type Producer } from "kafkajs";
 import { createKafka, ensureTopics, toKafkaBuffer } from "@activity/shared/kafka";
-import type { Logger } from "@activity/shared";
+import type { Logger, ReplicationRequest } from "@activity/shared";
 import type { Rejection, SourceMessage } from "./aggregate.ts";
 
 /** A fetched batch with the controls the handler may use. */
@@ -41,6 +41,8 @@ export interface SourceOptions {
   readonly topic: string;
   readonly group: string;
   readonly dlqTopic: string;
+  /** Replication of the dead-letter topic if it has to be created. */
+  readonly replication: ReplicationRequest;
   readonly sessionTimeoutMs: number;
   readonly log: Logger;
   readonly signal?: AbortSignal;
@@ -76,7 +78,10 @@ export async function startKafkaSource(
   });
   await waitForTopic(kafka, topic, options);
   if (options.signal?.aborted) return undefined;
-  await ensureTopics(kafka, [{ topic: options.dlqTopic, partitions: 1 }]);
+  await ensureTopics(kafka, [{ topic: options.dlqTopic, partitions: 1 }], {
+    replication: options.replication,
+    log,
+  });
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,

@@ -10,7 +10,7 @@ import "./kafkajs_preload.ts";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import { Partitioners, type Producer } from "kafkajs";
-import type { Logger } from "@activity/shared";
+import type { Logger, ReplicationRequest } from "@activity/shared";
 import { createKafka, ensureTopics, toKafkaBuffer, topicEndOffsets } from "@activity/shared/kafka";
 import type { OutgoingBatch } from "./batch.ts";
 import { installKafkaJsSpeedups, type KafkaJsSpeedups } from "./kafkajs_speedups.ts";
@@ -28,6 +28,8 @@ export interface KafkaSinkOptions {
   readonly topic: string;
   /** Partitions of the topic if it has to be created. */
   readonly partitions: number;
+  /** Replication of the topic if it has to be created. */
+  readonly replication: ReplicationRequest;
   readonly idempotent: boolean;
   readonly log: Logger;
   /** Called for each failed send attempt that KafkaJS will retry (or give up on). */
@@ -77,7 +79,10 @@ async function connect(options: KafkaSinkOptions): Promise<KafkaSink> {
     clientId: "activity-producer",
     log: kafkaLog(options.log, options.onAttemptFailed),
   });
-  await ensureTopics(kafka, [{ topic: options.topic, partitions: options.partitions }]);
+  await ensureTopics(kafka, [{ topic: options.topic, partitions: options.partitions }], {
+    replication: options.replication,
+    log: options.log,
+  });
   const partitions = (await topicEndOffsets(kafka, options.topic)).size;
   if (partitions !== options.partitions) {
     options.log.info("the topic already exists with another partition count; keeping it", {

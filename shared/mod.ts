@@ -9,5 +9,6 @@ export * from "./bucket.ts";
 export * from "./config.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";
+export * from "./replication.ts";
 export * from "./runtime.ts";
 export * from "./sleep.ts";
