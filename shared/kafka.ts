@@ -80,9 +80,10 @@ export async function ensureTopics(
     const wanted = replicationFor(brokers.length, options.replication ?? AUTO_REPLICATION);
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((spec) => !existing.has(spec.topic));
-    // False, without creating, when another program created the topics in between.
+    // False, without creating, when another program created the topics in between. Not
+    // `waitForLeaders`: it gives up when the broker it asks has not heard of a new topic yet.
     const created = missing.length > 0 && await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((spec) => ({
         topic: spec.topic,
         numPartitions: spec.partitions,
@@ -93,7 +94,7 @@ export async function ensureTopics(
         }).map(([name, value]) => ({ name, value })),
       })),
     });
-    const found = await describeTopics(admin, topics.map((spec) => spec.topic));
+    const found = await whenKnown(() => describeTopics(admin, topics.map((spec) => spec.topic)));
     return topics.map((spec) => {
       const state = found.get(spec.topic)!;
       const isNew = created && !existing.has(spec.topic);
@@ -121,6 +122,30 @@ export async function ensureTopics(
   }
 }
 
+/**
+ * Retries `read` while the broker asked does not know a topic yet or a partition has no leader
+ * (or not the one the metadata named): in a cluster, a new topic reaches each broker's metadata a
+ * moment after its creation, and leaders move.
+ */
+async function whenKnown<T>(read: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    try {
+      return await read();
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (!RETRIED_TYPES.has(type ?? "") || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+const RETRIED_TYPES = new Set([
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "LEADER_NOT_AVAILABLE",
+  "NOT_LEADER_FOR_PARTITION",
+]);
+
 async function describeTopics(
   admin: Admin,
   topics: readonly string[],
@@ -141,6 +166,12 @@ async function describeTopics(
         ?.configValue ?? 1,
     ),
   ]));
+  const leaderless = metadata.topics.find((topic) => topic.partitions.some((p) => p.leader < 0));
+  if (leaderless) {
+    throw Object.assign(new Error(`a partition of ${leaderless.name} has no leader yet`), {
+      type: "LEADER_NOT_AVAILABLE",
+    });
+  }
   return new Map(metadata.topics.map((topic) => [topic.name, {
     partitions: topic.partitions.length,
     replicationFactor: Math.min(...topic.partitions.map((partition) => partition.replicas.length)),
@@ -174,7 +205,7 @@ export async function partitionReplicas(kafka: Kafka, topic: string): Promise<Pa
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const { topics } = await whenKnown(() => admin.fetchTopicMetadata({ topics: [topic] }));
     return topics[0].partitions.map((partition) => ({
       partition: partition.partitionId,
       leader: partition.leader,
@@ -187,15 +218,18 @@ export async function partitionReplicas(kafka: Kafka, topic: string): Promise<Pa
 }
 
 /** Per partition: the offset after the last message (the high watermark). */
-export async function topicEndOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return new Map(offsets.map((entry) => [entry.partition, BigInt(entry.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+export function topicEndOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
+  // A fresh admin client per attempt: a retry must not reuse metadata that named a stale leader.
+  return whenKnown(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return new Map(offsets.map((entry) => [entry.partition, BigInt(entry.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+  });
 }
 
 /** Wraps bytes as the Node `Buffer` KafkaJS requires for keys and values (no copy). */
