@@ -11,7 +11,13 @@ import { Buffer } from "node:buffer";
 import process from "node:process";
 import { Partitioners, type Producer } from "kafkajs";
 import type { Logger, ReplicationRequest } from "@activity/shared";
-import { createKafka, ensureTopics, toKafkaBuffer, topicEndOffsets } from "@activity/shared/kafka";
+import {
+  createKafka,
+  ensureTopics,
+  liveBrokers,
+  toKafkaBuffer,
+  topicEndOffsets,
+} from "@activity/shared/kafka";
 import type { OutgoingBatch } from "./batch.ts";
 import { installKafkaJsSpeedups, type KafkaJsSpeedups } from "./kafkajs_speedups.ts";
 import type { MessageSink } from "./publisher.ts";
@@ -91,6 +97,8 @@ async function connect(options: KafkaSinkOptions): Promise<KafkaSink> {
       requested: options.partitions,
     });
   }
+  // See `partitionWise`: on a cluster, one KafkaJS send per partition.
+  const byPartition = (await liveBrokers(kafka)).length > 1 ? partitionWise(partitions) : undefined;
   const maxInFlight = options.idempotent ? 1 : NON_IDEMPOTENT_IN_FLIGHT;
   const producer: Producer = kafka.producer({
     idempotent: options.idempotent,
@@ -116,10 +124,50 @@ async function connect(options: KafkaSinkOptions): Promise<KafkaSink> {
       for (let i = 0; i < batch.count; i++) {
         messages[i] = { key: keys(batch.keys[i]), value: toKafkaBuffer(batch.value(i)) };
       }
-      await producer.send({ topic: options.topic, acks: -1, messages });
+      if (!byPartition) {
+        await producer.send({ topic: options.topic, acks: -1, messages });
+        return;
+      }
+      await Promise.all(
+        byPartition(messages).map((group) =>
+          producer.send({ topic: options.topic, acks: -1, messages: group })
+        ),
+      );
     },
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** A message as the sink hands it to KafkaJS. */
+export type KeyedMessage = { key: Buffer | string; value: Buffer; partition?: number };
+
+/**
+ * Splits a batch into one group per partition, each message's partition set. KafkaJS 2.2.4
+ * retries a send that spans several brokers by resending only to brokers that have not answered
+ * yet, as it finds them after a metadata refresh: when a leader dies and its partitions move to a
+ * broker that already acknowledged its own part, they are never resent, yet the send resolves
+ * (measured: 60 of 40 000 acknowledged events missing after one SIGKILL), and when broker objects
+ * are recreated it resends acknowledged parts with new sequence numbers (duplicates despite
+ * idempotence). A send for one partition goes to one leader per attempt, so neither can happen.
+ */
+export function partitionWise(partitions: number): (messages: KeyedMessage[]) => KeyedMessage[][] {
+  const partitioner = memoizedDefaultPartitioner();
+  // Keyed messages are placed by the partition count alone (murmur2 of the key).
+  const partitionMetadata: PartitionerArgs["partitionMetadata"] = Array.from(
+    { length: partitions },
+    (_, partitionId) => ({ partitionErrorCode: 0, partitionId, leader: -1, replicas: [], isr: [] }),
+  );
+  return (messages) => {
+    const groups = new Map<number, KeyedMessage[]>();
+    for (const message of messages) {
+      const partition = partitioner({ topic: "", partitionMetadata, message });
+      message.partition = partition;
+      let group = groups.get(partition);
+      if (!group) groups.set(partition, group = []);
+      group.push(message);
+    }
+    return [...groups.values()];
   };
 }
 
@@ -151,6 +199,7 @@ function memoizedDefaultPartitioner() {
   let partitionCount = -1;
   let memo = new Map<string | Buffer, number>();
   return (args: PartitionerArgs): number => {
+    if (typeof args.message.partition === "number") return args.message.partition;
     const key = args.message.key;
     if (key === null || key === undefined || memo.size > 2 * KEY_CACHE_LIMIT) {
       return partitioner(args);
