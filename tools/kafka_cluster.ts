@@ -17,13 +17,13 @@ import {
 } from "./kafka_local.ts";
 import type { KafkaNodeAddress } from "./kafka_properties.ts";
 
-/** The most nodes `clusterPorts` numbers (ports stay below 65536). */
+/** The most nodes `clusterPorts` numbers. */
 export const MAX_LOCAL_BROKERS = 5;
 
 /**
  * The fixed ports of the cluster `deno task services --brokers N` runs: node
- * i listens on i9092 and its controller on i9093 (19092/19093, 29092/29093,
- * ...), clear of the single broker's 9092/9093.
+ * i listens on 9092 + 100·i and its controller on 9093 + 100·i (9192/9193,
+ * 9292/9293, 9392/9393, ...), clear of the single broker's 9092/9093.
  */
 export function clusterPorts(brokers: number): KafkaNodeAddress[] {
   if (!Number.isInteger(brokers) || brokers < 2 || brokers > MAX_LOCAL_BROKERS) {
@@ -33,8 +33,8 @@ export function clusterPorts(brokers: number): KafkaNodeAddress[] {
   }
   return Array.from({ length: brokers }, (_, i) => ({
     nodeId: i + 1,
-    port: (i + 1) * 10_000 + 9092,
-    controllerPort: (i + 1) * 10_000 + 9093,
+    port: 9092 + 100 * (i + 1),
+    controllerPort: 9093 + 100 * (i + 1),
   }));
 }
 

@@ -29,13 +29,13 @@ Deno.test("each node of a three-node cluster names every voter, listens on its o
   const texts = quorum.map((node) =>
     parse(kafkaNodeProperties({ ...node, quorum, dataDir: `/data/${node.nodeId}` }))
   );
-  const voters = "1@127.0.0.1:19093,2@127.0.0.1:29093,3@127.0.0.1:39093";
+  const voters = "1@127.0.0.1:9193,2@127.0.0.1:9293,3@127.0.0.1:9393";
   for (const [i, properties] of texts.entries()) {
     assert.equal(properties["node.id"], String(i + 1));
     assert.equal(properties["controller.quorum.voters"], voters);
     assert.equal(
       properties["advertised.listeners"],
-      `PLAINTEXT://127.0.0.1:${(i + 1) * 10_000 + 9092}`,
+      `PLAINTEXT://127.0.0.1:${9092 + 100 * (i + 1)}`,
     );
     assert.equal(properties["default.replication.factor"], "3");
     assert.equal(properties["offsets.topic.replication.factor"], "3");
@@ -61,5 +61,5 @@ Deno.test("overrides win over the defaults, and a node outside its quorum is ref
     () => kafkaNodeProperties({ nodeId: 9, port: 1, controllerPort: 2, quorum, dataDir: "/d" }),
     /node 9 is not in its own quorum/,
   );
-  assert.equal(quorumVoters([quorum[2], quorum[0]]), "1@127.0.0.1:19093,3@127.0.0.1:39093");
+  assert.equal(quorumVoters([quorum[2], quorum[0]]), "1@127.0.0.1:9193,3@127.0.0.1:9393");
 });

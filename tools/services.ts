@@ -40,7 +40,7 @@ export async function postgresAnswers(url: string): Promise<boolean> {
 
 const USAGE = "Usage: services.ts start [--fresh] [--brokers N] | stop [--brokers N]\n" +
   "  --brokers 1 (default for start): one broker on 127.0.0.1:9092\n" +
-  `  --brokers 2..${MAX_LOCAL_BROKERS}: a local KRaft cluster on 127.0.0.1:19092, 29092, ...\n` +
+  `  --brokers 2..${MAX_LOCAL_BROKERS}: a local KRaft cluster on 127.0.0.1:9192, 9292, ...\n` +
   "  stop without --brokers stops every broker started from this cache folder";
 
 /** A command line of the services tool, parsed. */

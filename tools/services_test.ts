@@ -31,12 +31,11 @@ Deno.test("a bad broker count, an unknown command or --fresh on stop is a usage 
 Deno.test("cluster nodes get their own ports, clear of the single broker's and of each other", () => {
   const nodes = clusterPorts(3);
   assert.deepEqual(nodes.map((node) => [node.nodeId, node.port, node.controllerPort]), [
-    [1, 19092, 19093],
-    [2, 29092, 29093],
-    [3, 39092, 39093],
+    [1, 9192, 9193],
+    [2, 9292, 9293],
+    [3, 9392, 9393],
   ]);
   const ports = clusterPorts(MAX_LOCAL_BROKERS).flatMap((node) => [node.port, node.controllerPort]);
   assert.equal(new Set([...ports, 9092, 9093]).size, ports.length + 2);
-  assert.ok(ports.every((port) => port < 65_536));
   assert.throws(() => clusterPorts(1), /must be 2 to 5/);
 });
