@@ -90,15 +90,26 @@ Deno.test({
   },
 });
 
-Deno.test("the stack is kafka, postgres, grafana, producer, consumer and Prometheus on a profile", () => {
-  assert.deepEqual(
-    services.map(([name]) => name).sort(),
-    ["consumer", "grafana", "grafana-prometheus", "kafka", "postgres", "producer", "prometheus"],
-  );
+Deno.test("the stack is kafka, postgres, grafana, producer, consumer, Prometheus and a Kafka cluster on profiles", () => {
+  assert.deepEqual(services.map(([name]) => name).sort(), [
+    "consumer",
+    "grafana",
+    "grafana-prometheus",
+    "kafka",
+    "kafka-1",
+    "kafka-2",
+    "kafka-3",
+    "postgres",
+    "producer",
+    "prometheus",
+  ]);
   const profiled = services.filter(([, service]) => service.profiles);
   assert.deepEqual(profiled.map(([name, service]) => [name, service.profiles]), [
     ["prometheus", ["monitoring"]],
     ["grafana-prometheus", ["monitoring"]],
+    ["kafka-1", ["cluster"]],
+    ["kafka-2", ["cluster"]],
+    ["kafka-3", ["cluster"]],
   ]);
 });
 
