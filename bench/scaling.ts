@@ -55,9 +55,9 @@ async function main(config: ScalingConfig): Promise<number> {
     const kafka = createKafka({ brokers: config.brokers, clientId: "bench-scaling" });
     const brokers = await liveBrokers(kafka);
     const topic = `scaling_${stamp}`;
-    await fill(config, topic);
-    const replicas = (await partitionReplicas(kafka, topic))[0].replicas.length;
     const brokerPids = await localBrokerPids(config.brokers);
+    const filled = await fill(config, topic, brokerPids);
+    const replicas = (await partitionReplicas(kafka, topic))[0].replicas.length;
     log(
       `${brokers.length} broker(s), replication factor ${replicas}; CPU of ${brokerPids.length} ` +
         `local broker process(es) is measured`,
@@ -79,6 +79,7 @@ async function main(config: ScalingConfig): Promise<number> {
         replicationFactor: replicas,
         partitions: config.partitions,
       },
+      fill: filled,
       runs,
     };
     await Deno.mkdir(config.out, { recursive: true });
@@ -94,8 +95,22 @@ async function main(config: ScalingConfig): Promise<number> {
   }
 }
 
+/** What publishing the events cost. */
+interface FillFigures {
+  readonly eventsPerSecond: number;
+  readonly producerCpuMicrosPerEvent?: number;
+  /** CPU of the local brokers while they took the events (leaders and followers). */
+  readonly brokerCpuMicrosPerEvent?: number;
+}
+
 /** Publishes the events once with the producer CLI at full speed. */
-async function fill(config: ScalingConfig, topic: string): Promise<void> {
+async function fill(
+  config: ScalingConfig,
+  topic: string,
+  brokerPids: readonly number[],
+): Promise<FillFigures> {
+  const brokerCpu = () => brokerPids.reduce((sum, pid) => sum + (readProcessCpu(pid) ?? 0), 0);
+  const brokerBefore = brokerCpu();
   log(`filling ${topic}: ${config.events} events, ${config.partitions} partitions`);
   const started = performance.now();
   const producer = startProgram("producer", {
@@ -110,12 +125,24 @@ async function fill(config: ScalingConfig, topic: string): Promise<void> {
       "--metrics-port=0",
     ],
   });
-  const code = await producer.exited;
+  let producerCpu: number | undefined;
+  const sampler = setInterval(() => producerCpu = readProcessCpu(producer.pid) ?? producerCpu, 100);
+  const code = await producer.exited.finally(() => clearInterval(sampler));
   if (code !== 0) {
     throw new Error(`the producer failed (${code}):\n${producer.lines().slice(-20).join("\n")}`);
   }
   const seconds = (performance.now() - started) / 1000;
-  log(`filled in ${seconds.toFixed(1)} s (${Math.round(config.events / seconds)} events/s)`);
+  const perEvent = (cpu: number | undefined) =>
+    cpu === undefined ? undefined : (cpu * 1e6) / config.events;
+  const figures = {
+    eventsPerSecond: config.events / seconds,
+    producerCpuMicrosPerEvent: perEvent(producerCpu),
+    brokerCpuMicrosPerEvent: brokerPids.length > 0
+      ? perEvent(brokerCpu() - brokerBefore)
+      : undefined,
+  };
+  log(`filled in ${seconds.toFixed(1)} s: ${JSON.stringify(figures)}`);
+  return figures;
 }
 
 /** The processes of brokers this machine runs from the cache folder (`deno task services`). */
@@ -174,7 +201,14 @@ async function scalingRun(
       })
     );
     const samples: ConsumerSample[][] = consumers.map(() => []);
+    const sessions = { active: 0, waitingOnLocks: 0 };
     const sampleAll = async () => {
+      const [now] = await sql<{ active: number; locked: number }[]>`
+        SELECT count(*) FILTER (WHERE state = 'active')::int AS active,
+          count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock')::int AS locked
+        FROM pg_stat_activity WHERE datname = ${run.database} AND pid <> pg_backend_pid()`;
+      sessions.active += now.active;
+      sessions.waitingOnLocks += now.locked;
       await Promise.all(consumers.map(async (consumer, i) => {
         const text = await consumer.scrapeMetrics();
         if (!text) return;
@@ -187,6 +221,9 @@ async function scalingRun(
           cpuSeconds: readProcessCpu(consumer.pid),
           flushSeconds: flush.sum,
           flushes: flush.count,
+          summaryRows: readValue(text, "activity_consumer_rows_written_total", {
+            table: "user_event_summary",
+          }),
         });
       }));
     };
@@ -223,6 +260,7 @@ async function scalingRun(
         doneMs,
         samples,
         postgresActiveMs: (await activeMs()) - before.active,
+        postgresSessions: sessions,
         postgresCpuSeconds,
         brokerCpuSeconds: run.brokerPids.length > 0 ? after.broker - before.broker : undefined,
         machine: {

@@ -15,6 +15,8 @@ export interface ConsumerSample {
   /** Sum and count of its flush durations so far. */
   readonly flushSeconds: number;
   readonly flushes: number;
+  /** Rows inserted or updated in user_event_summary so far: distinct (user, minute, type) per flush. */
+  readonly summaryRows?: number;
 }
 
 /** What one run measured. */
@@ -28,6 +30,11 @@ export interface ScalingRunInput {
   readonly samples: readonly (readonly ConsumerSample[])[];
   /** PostgreSQL's time executing statements in the run's database (pg_stat_database). */
   readonly postgresActiveMs: number;
+  /**
+   * Samples of the database's sessions: how many were running a statement, and how many of those
+   * were waiting for a row lock another flush held (pg_stat_activity).
+   */
+  readonly postgresSessions?: { readonly active: number; readonly waitingOnLocks: number };
   /** CPU of the database's backends (the consumers' connections), if readable. */
   readonly postgresCpuSeconds?: number;
   /** CPU of the local brokers during the run, if their processes are known. */
@@ -76,7 +83,12 @@ export interface ScalingRun {
     readonly activeMsPerFlush: number;
     /** PostgreSQL's executing time over the consumers' flush time: the share spent waiting on it. */
     readonly shareOfFlushTime: number;
+    /** Of PostgreSQL's executing time, the share spent waiting for locks held by other flushes. */
+    readonly lockWaitShare?: number;
     readonly cpuMicrosPerEvent?: number;
+    /** Per-minute rows upserted per event (what PostgreSQL's work grows with) and their cost. */
+    readonly summaryRowsPerEvent?: number;
+    readonly cpuMicrosPerSummaryRow?: number;
   };
   readonly brokerCpuMicrosPerEvent?: number;
   readonly machine: {
@@ -162,6 +174,10 @@ export function scalingFigures(input: ScalingRunInput): ScalingRun {
   const perEvent = (seconds: number | undefined) =>
     seconds === undefined || input.events === 0 ? undefined : (seconds * 1e6) / input.events;
   const accounted = [consumerCpuSeconds, input.postgresCpuSeconds, input.brokerCpuSeconds];
+  const rows = input.samples.map((samples) => samples.at(-1)?.summaryRows);
+  const summaryRows = rows.every((count) => count !== undefined)
+    ? rows.reduce((sum, count) => sum! + count!, 0)!
+    : undefined;
   return {
     consumers: input.consumers,
     events: input.events,
@@ -176,7 +192,16 @@ export function scalingFigures(input: ScalingRunInput): ScalingRun {
       activeMs: input.postgresActiveMs,
       activeMsPerFlush: flushes > 0 ? input.postgresActiveMs / flushes : 0,
       shareOfFlushTime: flushMs > 0 ? input.postgresActiveMs / flushMs : 0,
+      lockWaitShare: input.postgresSessions && input.postgresSessions.active > 0
+        ? input.postgresSessions.waitingOnLocks / input.postgresSessions.active
+        : undefined,
       cpuMicrosPerEvent: perEvent(input.postgresCpuSeconds),
+      summaryRowsPerEvent: summaryRows !== undefined && input.events > 0
+        ? summaryRows / input.events
+        : undefined,
+      cpuMicrosPerSummaryRow: summaryRows && input.postgresCpuSeconds !== undefined
+        ? (input.postgresCpuSeconds * 1e6) / summaryRows
+        : undefined,
     },
     brokerCpuMicrosPerEvent: perEvent(input.brokerCpuSeconds),
     machine: {
@@ -206,6 +231,8 @@ export function renderScalingTable(runs: readonly ScalingRun[]): string {
     "CPU µs/event: consumers, PG, brokers",
     "PG share of flush",
     "PG ms/flush",
+    "PG lock wait",
+    "rows/event",
     "events/flush",
     "machine busy",
     "load",
@@ -221,6 +248,10 @@ export function renderScalingTable(runs: readonly ScalingRun[]): string {
         .map((value) => number(value, 1)).join(" / "),
       `${number(run.postgres.shareOfFlushTime * 100)} %`,
       number(run.postgres.activeMsPerFlush),
+      run.postgres.lockWaitShare === undefined
+        ? "n/a"
+        : `${number(run.postgres.lockWaitShare * 100)} %`,
+      number(run.postgres.summaryRowsPerEvent, 3),
       number(flushes > 0 ? run.events / flushes : undefined),
       `${number(run.machine.busyShare * 100)} %`,
       `${number(run.machine.loadStart, 1)}→${number(run.machine.loadEnd, 1)}`,

@@ -17,6 +17,7 @@ function consumer(
       cpuSeconds: committed * 20e-6 + atMs / 10_000,
       flushSeconds: Math.floor(committed / 10_000) * 0.2,
       flushes: Math.floor(committed / 10_000),
+      summaryRows: Math.floor(committed / 4),
     });
   }
   return samples;
@@ -35,6 +36,7 @@ Deno.test("two consumers: rates over their busy time, the all-busy total, CPU pe
       consumer({ fromMs: 2_000, rate: 20_000, events: 80_000, partitions: 3, untilMs: 10_000 }),
     ],
     postgresActiveMs: 2_000,
+    postgresSessions: { active: 40, waitingOnLocks: 10 },
     postgresCpuSeconds: 2,
     brokerCpuSeconds: 1,
     machine,
@@ -58,6 +60,9 @@ Deno.test("two consumers: rates over their busy time, the all-busy total, CPU pe
   // 20 flushes of 200 ms: 4 000 ms of flushing, of which PostgreSQL executed 2 000 ms.
   assert.ok(Math.abs(run.postgres.shareOfFlushTime - 0.5) < 1e-9);
   assert.equal(run.postgres.activeMsPerFlush, 100);
+  assert.equal(run.postgres.lockWaitShare, 0.25);
+  assert.equal(run.postgres.summaryRowsPerEvent, 0.25);
+  assert.equal(run.postgres.cpuMicrosPerSummaryRow, 40);
   assert.equal(run.postgres.cpuMicrosPerEvent, 10);
   assert.equal(run.brokerCpuMicrosPerEvent, 5);
   assert.equal(run.machine.busyShare, 0.75);
@@ -82,4 +87,5 @@ Deno.test("a member that never got partitions leaves the all-busy figures out in
   assert.equal(run.perConsumer[1].eventsPerSecond, 0);
   assert.equal(run.machine.otherCpuSeconds, undefined);
   assert.equal(run.postgres.cpuMicrosPerEvent, undefined);
+  assert.equal(run.postgres.lockWaitShare, undefined);
 });
