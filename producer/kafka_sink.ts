@@ -34,8 +34,8 @@ export interface KafkaSinkOptions {
   readonly topic: string;
   /** Partitions of the topic if it has to be created. */
   readonly partitions: number;
-  /** Replication of the topic if it has to be created. */
-  readonly replication: ReplicationRequest;
+  /** Replication of the topic if it has to be created (default: `auto`). */
+  readonly replication?: ReplicationRequest;
   readonly idempotent: boolean;
   readonly log: Logger;
   /** Called for each failed send attempt that KafkaJS will retry (or give up on). */
