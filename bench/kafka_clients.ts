@@ -10,13 +10,8 @@
  * Prints a table and writes `bench-results/kafka-clients-<time>.json`.
  */
 import process from "node:process";
-import {
-  commonSettings,
-  type ConfigOf,
-  loadConfigOrExit,
-  parsers,
-  setting,
-} from "@activity/shared";
+import { commonSettings, type ConfigOf, parsers, setting } from "@activity/shared";
+import { loadConfigOrExit } from "@activity/shared/runtime";
 import { createKafka, ensureTopics, topicEndOffsets } from "@activity/shared/kafka";
 import { z } from "zod";
 import { defaultKafkaOptions, KAFKA_VERSION, runningKafkaPid } from "../tools/kafka_local.ts";

@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { processLogger } from "@activity/shared";
+import { processLogger } from "@activity/shared/runtime";
 import { publish, type PublishPlan } from "../producer/publisher.ts";
 import {
   generateMessages,
@@ -46,7 +46,7 @@ async function openSink(client: ClientName, options: SinkOptions): Promise<Clien
       return (await import("./platformatic_client.ts")).openPlatformaticSink(options);
     case "kafkajs-patched": {
       // The producer's own sink, unchanged: it picks its requests in flight from idempotence.
-      const { openKafkaSink } = await import("../producer/kafka_sink.ts");
+      const { describeSpeedups, openKafkaSink } = await import("../producer/kafka_sink.ts");
       const sink = await openKafkaSink({
         brokers: options.brokers,
         topic: options.topic,
@@ -54,12 +54,11 @@ async function openSink(client: ClientName, options: SinkOptions): Promise<Clien
         idempotent: options.idempotent,
         log: processLogger("bench-worker", "warn"),
       });
-      const missing = Object.entries(sink.speedups).filter(([, on]) => !on).map(([name]) => name);
       return {
         maxInFlight: sink.maxInFlight,
         details: {
           library: "kafkajs@2.2.4",
-          speedups: missing.length === 0 ? "all" : `all but ${missing.join(", ")}`,
+          speedups: describeSpeedups(sink.speedups),
         },
         send: (batch) => sink.send(batch),
         close: () => sink.close(),

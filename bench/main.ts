@@ -4,7 +4,7 @@
  * services (`deno task services`). Prints a table and writes a JSON report.
  */
 import postgres from "postgres";
-import { loadConfigOrExit } from "@activity/shared";
+import { loadConfigOrExit } from "@activity/shared/runtime";
 import { migrate } from "@activity/consumer";
 import { fillSyntheticData, measureQueryCosts } from "@activity/grafana";
 import { databaseUrlWithName } from "../testing/services.ts";

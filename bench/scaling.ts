@@ -11,7 +11,7 @@
  */
 import process from "node:process";
 import postgres from "postgres";
-import { loadConfigOrExit } from "@activity/shared";
+import { loadConfigOrExit } from "@activity/shared/runtime";
 import { createKafka, liveBrokers, partitionReplicas } from "@activity/shared/kafka";
 import { migrate } from "@activity/consumer";
 import { databaseUrlWithName } from "../testing/services.ts";

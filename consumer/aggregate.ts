@@ -4,7 +4,14 @@
  * and leaves only a counter increment behind (or one rejection record), so
  * memory grows with distinct keys, not with events.
  */
-import { decode, type DecodeOptions, minuteOf, type RejectReason } from "@activity/shared";
+import {
+  DAY_MS,
+  decode,
+  type DecodeOptions,
+  MINUTE_MS,
+  minuteOf,
+  type RejectReason,
+} from "@activity/shared";
 
 /** One Kafka message as the aggregation needs it (KafkaJS messages fit as they are). */
 export interface SourceMessage {
@@ -42,7 +49,7 @@ export type MinuteCounts = Map<number, Map<string, Map<string, number>>>;
 export interface BatchAggregate {
   readonly counts: MinuteCounts;
   readonly rejections: Rejection[];
-  /** Bytes of rejected values held in `rejections`. */
+  /** Bytes of rejected keys and values held in `rejections`. */
   rejectedBytes: number;
   accepted: number;
   rejected: number;
@@ -63,6 +70,12 @@ export interface AggregateOptions {
   readonly decode: DecodeOptions;
   /** An event is late when its Kafka timestamp is this much after it occurred (default 60 s). */
   readonly lateAfterMs?: number;
+  /**
+   * The retention rule, the same one that deletes rows: a minute is gone once its END is more
+   * than this many days ago, and an event in a gone minute is rejected as expired (it would
+   * re-create the minute with a partial count). Unset: only `decode`'s own age check.
+   */
+  readonly retentionDays?: number;
   /** Adds to this aggregate instead of a new one. */
   readonly into?: BatchAggregate;
 }
@@ -88,31 +101,27 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
   const aggregate = options.into ?? emptyAggregate();
   const lateAfterMs = options.lateAfterMs ?? 60_000;
   const { counts, eventTenths } = aggregate;
+  const cutoffMs = options.retentionDays === undefined
+    ? -Infinity
+    : options.decode.nowMs - options.retentionDays * DAY_MS;
   for (const message of batch.messages) {
     const value = message.value;
     aggregate.bytes += value?.length ?? 0;
     const result = decode(value, options.decode);
     if (result.kind === "rejected") {
-      aggregate.rejected++;
-      aggregate.rejectedBytes += value?.length ?? 0;
-      aggregate.rejectedByReason.set(
-        result.reason,
-        (aggregate.rejectedByReason.get(result.reason) ?? 0) + 1,
-      );
-      aggregate.rejections.push({
-        reason: result.reason,
-        detail: result.detail,
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: message.offset,
-        timestampMs: Number(message.timestamp),
-        key: message.key,
-        value,
-      });
+      addRejection(aggregate, batch, message, result);
       continue;
     }
     const occurredAtMs = result.occurredAtMs;
     const minute = minuteOf(occurredAtMs);
+    if (minute + MINUTE_MS <= cutoffMs) {
+      addRejection(aggregate, batch, message, {
+        reason: "expired_timestamp",
+        detail: `"occurred_at" ${result.event.occurred_at} is in a minute that ended more than ` +
+          `${options.retentionDays} days ago (the retention period): its counts are deleted`,
+      });
+      continue;
+    }
     let byType = counts.get(minute);
     if (byType === undefined) counts.set(minute, byType = new Map());
     const type = result.event.event_type;
@@ -127,6 +136,31 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     if (Number(message.timestamp) - occurredAtMs > lateAfterMs) aggregate.late++;
   }
   return aggregate;
+}
+
+function addRejection(
+  aggregate: BatchAggregate,
+  batch: SourceBatch,
+  message: SourceMessage,
+  rejection: { readonly reason: RejectReason; readonly detail: string },
+): void {
+  aggregate.rejected++;
+  // Keys are bounded like values: both are held until the flush, so both count.
+  aggregate.rejectedBytes += (message.value?.length ?? 0) + (message.key?.length ?? 0);
+  aggregate.rejectedByReason.set(
+    rejection.reason,
+    (aggregate.rejectedByReason.get(rejection.reason) ?? 0) + 1,
+  );
+  aggregate.rejections.push({
+    reason: rejection.reason,
+    detail: rejection.detail,
+    topic: batch.topic,
+    partition: batch.partition,
+    offset: message.offset,
+    timestampMs: Number(message.timestamp),
+    key: message.key,
+    value: message.value,
+  });
 }
 
 /** How many events an aggregate holds, accepted and rejected. */

@@ -101,6 +101,23 @@ const settings = {
     allowed: "a whole number of milliseconds from 6000 to 300000",
     schema: parsers.integer(6_000, 300_000),
   }),
+  flushTimeoutMs: setting({
+    flag: "flush-timeout-ms",
+    env: "CONSUMER_FLUSH_TIMEOUT_MS",
+    fallback: "30000",
+    help: "PostgreSQL cancels any statement of the consumer after this long; the flush is retried.",
+    allowed: "a whole number of milliseconds from 1000 to 600000",
+    schema: parsers.integer(1_000, 600_000),
+  }),
+  takeOverFrom: setting({
+    flag: "take-over-from",
+    env: "CONSUMER_TAKE_OVER_FROM",
+    fallback: "",
+    help: "Hand the topic over from this consumer group to --group at start: its stored " +
+      "offsets move in one transaction (stop that group's consumers first).",
+    allowed: "a consumer group name of at most 200 characters, or empty",
+    schema: z.string().max(200),
+  }),
   metricsPort: setting({
     flag: "metrics-port",
     env: "CONSUMER_METRICS_PORT",
@@ -117,6 +134,20 @@ export const consumerProgram: ProgramDefinition<typeof settings> = {
   name: "consumer",
   summary: "reads user activity from Kafka and writes exactly-once per-minute counts to PostgreSQL",
   settings,
+  check(config) {
+    // An event is accepted while its minute is kept; its hour and day must be kept at least as
+    // long, or partial rollup rows would appear and vanish.
+    const { rollupRetentionDays, retentionDays } = config;
+    if (rollupRetentionDays !== 0 && rollupRetentionDays < retentionDays) {
+      return `"--rollup-retention-days" (ROLLUP_RETENTION_DAYS) must be 0 (keep forever) or at ` +
+        `least "--retention-days" (${retentionDays}): current value is ${rollupRetentionDays}`;
+    }
+    if (config.takeOverFrom === config.group) {
+      return `"--take-over-from" must name another group than "--group": current value is ` +
+        `"${config.takeOverFrom}"`;
+    }
+    return undefined;
+  },
 };
 
 /** The consumer's parsed settings. */

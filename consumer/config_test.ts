@@ -22,6 +22,8 @@ Deno.test("the consumer's defaults are the documented ones", () => {
     futureToleranceS: 300,
     eventTypes: ["click", "view", "scroll"],
     sessionTimeoutMs: 30_000,
+    flushTimeoutMs: 30_000,
+    takeOverFrom: "",
     metricsPort: 9465,
     logLevel: "info",
   });
@@ -48,4 +50,30 @@ Deno.test("a bad event type list is refused with what is allowed", () => {
     outcome.error.message,
     /"--event-types" must be a comma-separated list of lowercase/,
   );
+});
+
+Deno.test("rollups kept shorter than the minutes they roll up are refused, naming both settings", () => {
+  const outcome = readConfig(consumerProgram, {
+    args: ["--retention-days", "30"],
+    env: { ROLLUP_RETENTION_DAYS: "7" },
+  });
+  assert.equal(outcome.kind, "error");
+  if (outcome.kind !== "error") return;
+  assert.equal(
+    outcome.error.message,
+    'Cannot read config: "--rollup-retention-days" (ROLLUP_RETENTION_DAYS) must be 0 (keep ' +
+      'forever) or at least "--retention-days" (30): current value is 7',
+  );
+  for (const rollup of ["0", "30", "400"]) {
+    const ok = readConfig(consumerProgram, { args: ["--rollup-retention-days", rollup], env: {} });
+    assert.equal(ok.kind, "config", rollup);
+  }
+});
+
+Deno.test("taking the topic over from the group itself is refused", () => {
+  const outcome = readConfig(consumerProgram, {
+    args: ["--group", "blue", "--take-over-from", "blue"],
+    env: {},
+  });
+  assert.equal(outcome.kind === "error" && outcome.error.message.includes('"blue"'), true);
 });

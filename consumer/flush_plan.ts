@@ -1,7 +1,7 @@
 /**
  * The flush plan, pure: one aggregate and the offset ranges it covers, laid
- * out as the column arrays that the store writes with a few set-based
- * statements (never one row per event).
+ * out as the column arrays that the flush statement writes (never one row
+ * per event).
  */
 import type { RejectReason } from "@activity/shared";
 import type { BatchAggregate, Rejection } from "./aggregate.ts";
@@ -26,6 +26,8 @@ export interface TypeMinuteColumns {
 export interface FlushPlan {
   readonly group: string;
   readonly topic: string;
+  /** The Kafka topic id the ranges were read from (null: unknown). */
+  readonly topicId: string | null;
   /** The fence: each partition's expected stored offset and its new one. */
   readonly ranges: readonly PartitionRange[];
   readonly counts: CountColumns;
@@ -45,7 +47,7 @@ export interface FlushPlan {
 export function planFlush(
   aggregate: BatchAggregate,
   ranges: readonly PartitionRange[],
-  source: { readonly group: string; readonly topic: string },
+  source: { readonly group: string; readonly topic: string; readonly topicId: string | null },
 ): FlushPlan {
   const counts: CountColumns = { users: [], minutes: [], types: [], counts: [] };
   const typeTotals: { minute: number; type: string; count: number }[] = [];

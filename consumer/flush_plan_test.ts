@@ -14,8 +14,8 @@ Deno.test("a plan lays counts out as columns and totals per minute and type in s
   aggregate.accepted = 8;
   aggregate.rejected = 1;
   aggregate.rejectedByReason.set("not_json", 1).set("empty", 2);
-  const ranges = [{ partition: 0, expected: "5", next: "14", highWatermark: "20" }];
-  const plan = planFlush(aggregate, ranges, { group: "g", topic: "t" });
+  const ranges = [{ partition: 0, expected: "5", next: "14", highWatermark: "20", gaps: [] }];
+  const plan = planFlush(aggregate, ranges, { group: "g", topic: "t", topicId: null });
   assert.deepEqual(plan.counts, {
     users: ["a", "b", "a", "c"],
     minutes: [m1 / 1000, m1 / 1000, m0 / 1000, m0 / 1000],

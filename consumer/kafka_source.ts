@@ -1,14 +1,26 @@
 /**
- * The consumer's only KafkaJS module: group membership and fetching (with
+ * The consumer's KafkaJS edge: group membership and fetching (with
  * `autoCommit: false` and `eachBatchAutoResolve: false`, PostgreSQL holds the
- * offsets), seeks, the best-effort group offset commit, and the dead-letter
- * producer. Swapping the Kafka client means rewriting this file only.
+ * offsets), seeks, what the topic's log holds (its id, first and last
+ * offsets), the best-effort group offset commit, and the dead-letter
+ * producer. Swapping the Kafka client means rewriting this file (and
+ * `shared/kafka.ts`) only.
  */
-import { Buffer } from "node:buffer";
-import { type Consumer, type Kafka, Partitioners, type Producer } from "kafkajs";
-import { createKafka, ensureTopics, toKafkaBuffer } from "@activity/shared/kafka";
-import type { Logger, ReplicationRequest } from "@activity/shared";
+import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
+import { createKafka, ensureTopics } from "@activity/shared/kafka";
+import type { Clock, Logger, ReplicationRequest } from "@activity/shared";
 import type { Rejection, SourceMessage } from "./aggregate.ts";
+import {
+  deadLetterMessage,
+  type DeadLetterOutcome,
+  deadLetterPartition,
+  deadLetterRequests,
+  isCut,
+  SMALL_DEAD_LETTER_LIMITS,
+} from "./dead_letters.ts";
+import { fetchTopicIds } from "./kafka_topic_ids.ts";
+import type { PartitionLog } from "./partition_placement.ts";
+import { classifyKafkaError, errorSummary, retryWithBackoff } from "./retry.ts";
 
 /** A fetched batch with the controls the handler may use. */
 export interface IncomingBatch {
@@ -33,6 +45,8 @@ export interface SourceHandlers {
   onAssignment(partitions: readonly number[]): void;
   /** The client gave up and will not restart by itself. */
   onFatal(error: Error): void;
+  /** Why the source cannot consume yet (null once it can): shown by `/readyz`. */
+  onBlocked(reason: string | null): void;
 }
 
 /** How to reach and consume the topic. */
@@ -45,15 +59,30 @@ export interface SourceOptions {
   readonly replication: ReplicationRequest;
   readonly sessionTimeoutMs: number;
   readonly log: Logger;
+  readonly clock: Clock;
   readonly signal?: AbortSignal;
+  /** How long the last group-offset commit is waited for when closing. */
+  readonly closeCommitWaitMs: number;
+}
+
+/** The topic's identity and the bounds of each partition's log. */
+export interface TopicLogs {
+  /** Kafka's topic id (null: the broker is too old to tell). */
+  readonly topicId: string | null;
+  readonly partitions: ReadonlyMap<number, PartitionLog>;
 }
 
 /** A connected group member and dead-letter producer. */
 export interface KafkaSource {
   /** Asks the client to fetch `partition` from `offset` next (ignored unless it is assigned). */
   seek(partition: number, offset: string): void;
-  /** Publishes rejected messages to the dead-letter topic; resolves once all acknowledged. */
-  publishDeadLetters(rejections: readonly Rejection[]): Promise<void>;
+  /** The topic's id and each partition's first and next offsets, as the brokers see them now. */
+  describeTopic(): Promise<TopicLogs>;
+  /**
+   * Publishes rejected messages to the dead-letter topic; resolves once all are acknowledged or
+   * refused for good, with each one's outcome; rejects on errors worth retrying.
+   */
+  publishDeadLetters(rejections: readonly Rejection[]): Promise<DeadLetterOutcome[]>;
   /** Commits group offsets to Kafka for lag tooling; failures are ignored (never trusted). */
   commitGroupOffsets(offsets: readonly { partition: number; next: string }[]): void;
   /** Stops fetching (the current batch handler still finishes). */
@@ -62,29 +91,60 @@ export interface KafkaSource {
   close(): Promise<void>;
 }
 
-/** A dead-letter value larger than this is cut (the broker refuses messages over ~1 MB). */
-const MAX_DLQ_VALUE_BYTES = 900 * 1024;
+/** How long one topic-id lookup may take. */
+const TOPIC_ID_TIMEOUT_MS = 5_000;
+
+/** How often waiting for Kafka or the topic is reported. */
+const WAITING_LOG_INTERVAL_MS = 15_000;
 
 /** Connects, waits for the topic, joins the group and starts fetching (undefined if aborted). */
 export async function startKafkaSource(
   options: SourceOptions,
   handlers: SourceHandlers,
 ): Promise<KafkaSource | undefined> {
-  const { log, topic } = options;
+  const { log, topic, clock, signal } = options;
   const kafka = createKafka({
     brokers: options.brokers,
     clientId: "activity-consumer",
     log: quietRebalances(log),
   });
-  await waitForTopic(kafka, topic, options);
-  if (options.signal?.aborted) return undefined;
-  await ensureTopics(kafka, [{ topic: options.dlqTopic, partitions: 1 }], {
-    replication: options.replication,
-    log,
+  const admin = kafka.admin();
+  log.info("connecting to Kafka", { brokers: options.brokers.join(",") });
+  const ready = await retryWithBackoff(async () => {
+    await admin.connect();
+    await waitForTopic(admin, options, handlers);
+    await ensureTopics(kafka, [{ topic: options.dlqTopic, partitions: 1 }], {
+      replication: options.replication,
+      log,
+    });
+    return true;
+  }, {
+    clock,
+    signal,
+    capMs: WAITING_LOG_INTERVAL_MS,
+    retryable: (error) => classifyKafkaError(error).kind !== "permanent",
+    onRetry: (error, { attempt, delayMs }) => {
+      const reason = `Kafka is not reachable at ${options.brokers.join(",")}: ${
+        errorSummary(error)
+      }`;
+      handlers.onBlocked(reason);
+      if (attempt === 1 || delayMs >= WAITING_LOG_INTERVAL_MS / 2) {
+        log.warn("cannot reach Kafka yet; retrying", { attempt, retry_in_ms: delayMs, error });
+      }
+    },
   });
+  if (!ready) {
+    await admin.disconnect().catch(() => {});
+    return undefined;
+  }
+  handlers.onBlocked(null);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: () => ({ partitionMetadata, message }) =>
+      deadLetterPartition(
+        (message.headers ?? {}) as Record<string, string>,
+        partitionMetadata.length,
+      ),
   });
   const consumer = kafka.consumer({
     groupId: options.group,
@@ -119,10 +179,14 @@ export async function startKafkaSource(
         resolveOffset,
       }),
   });
-  return createSource(consumer, producer, options);
+  return createSource({ kafka, admin, consumer, producer }, options);
 }
 
-function createSource(consumer: Consumer, producer: Producer, options: SourceOptions): KafkaSource {
+function createSource(
+  clients: { kafka: Kafka; admin: Admin; consumer: Consumer; producer: Producer },
+  options: SourceOptions,
+): KafkaSource {
+  const { admin, consumer, producer } = clients;
   const { topic, log } = options;
   // Group offsets are informational: one commit in flight at a time, newer offsets coalesced.
   const pending = new Map<number, string>();
@@ -139,14 +203,47 @@ function createSource(consumer: Consumer, producer: Producer, options: SourceOpt
     }
     committing = undefined;
   };
+  const send = (rejections: readonly Rejection[], small = false) =>
+    producer.send({
+      topic: options.dlqTopic,
+      acks: -1,
+      messages: rejections.map((r) =>
+        small ? deadLetterMessage(r, SMALL_DEAD_LETTER_LIMITS) : deadLetterMessage(r)
+      ),
+    });
   return {
     seek(partition, offset) {
       consumer.seek({ topic, partition, offset });
     },
+    async describeTopic() {
+      const [ids, offsets] = await Promise.all([
+        // Not the stop signal: the last flush of a stopping consumer checks the topic too.
+        fetchTopicIds(options.brokers, [topic], { timeoutMs: TOPIC_ID_TIMEOUT_MS }),
+        admin.fetchTopicOffsets(topic),
+      ]);
+      const found = ids.kind === "ids" ? ids.topics.get(topic) : undefined;
+      return {
+        topicId: found?.id ?? null,
+        partitions: new Map(offsets.map((entry) => [entry.partition, {
+          logStart: BigInt(entry.low),
+          highWatermark: BigInt(entry.high),
+        }])),
+      };
+    },
     async publishDeadLetters(rejections) {
-      for (const chunk of deadLetterRequests(rejections)) {
-        await producer.send({ topic: options.dlqTopic, acks: -1, messages: chunk.map(deadLetter) });
+      const outcomes: DeadLetterOutcome[] = [];
+      for (const request of deadLetterRequests(rejections)) {
+        try {
+          await send(request);
+          for (const r of request) outcomes.push(isCut(r) ? "sent cut" : "sent");
+        } catch (error) {
+          if (classifyKafkaError(error).kind !== "permanent") throw error;
+          // The broker refuses these as they are (a topic with a smaller size limit): send each
+          // alone in a smaller form; what it refuses even then is recorded, never retried.
+          for (const r of request) outcomes.push(await sendSmall(r, error));
+        }
       }
+      return outcomes;
     },
     commitGroupOffsets(offsets) {
       for (const { partition, next } of offsets) pending.set(partition, next);
@@ -160,13 +257,13 @@ function createSource(consumer: Consumer, producer: Producer, options: SourceOpt
       }
     },
     async close() {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new AbortController();
       await Promise.race([
         committing,
-        new Promise((resolve) => timer = setTimeout(resolve, 2_000)),
+        options.clock.sleep(options.closeCommitWaitMs, waited.signal),
       ]);
-      clearTimeout(timer);
-      for (const client of [consumer, producer]) {
+      waited.abort();
+      for (const client of [consumer, producer, admin]) {
         try {
           await client.disconnect();
         } catch (error) {
@@ -175,74 +272,44 @@ function createSource(consumer: Consumer, producer: Producer, options: SourceOpt
       }
     },
   };
-}
 
-/** Most messages, and most value bytes, in one dead-letter produce request. */
-const DLQ_REQUEST_MESSAGES = 1_000;
-const DLQ_REQUEST_BYTES = 900 * 1024;
-
-/**
- * Splits rejections into produce requests the broker accepts: the broker refuses a record batch
- * over its message size limit (1 MB by default), so large values go in requests of their own.
- */
-export function deadLetterRequests(rejections: readonly Rejection[]): Rejection[][] {
-  const requests: Rejection[][] = [];
-  let current: Rejection[] = [];
-  let bytes = 0;
-  for (const rejection of rejections) {
-    const size = Math.min(rejection.value?.length ?? 0, MAX_DLQ_VALUE_BYTES) +
-      (rejection.key?.length ?? 0) + rejection.detail.length + 256;
-    if (
-      current.length > 0 &&
-      (current.length >= DLQ_REQUEST_MESSAGES || bytes + size > DLQ_REQUEST_BYTES)
-    ) {
-      requests.push(current);
-      current = [];
-      bytes = 0;
+  async function sendSmall(rejection: Rejection, first: unknown): Promise<DeadLetterOutcome> {
+    try {
+      await send([rejection], true);
+      return "sent cut";
+    } catch (error) {
+      if (classifyKafkaError(error).kind !== "permanent") throw error;
+      log.warn(
+        "the dead-letter topic refused a rejected message even cut small; it is kept in " +
+          "rejected_events only",
+        {
+          partition: rejection.partition,
+          offset: rejection.offset,
+          first_error: errorSummary(first),
+          error,
+        },
+      );
+      return `refused: ${errorSummary(error)}`;
     }
-    current.push(rejection);
-    bytes += size;
   }
-  if (current.length > 0) requests.push(current);
-  return requests;
 }
 
-function deadLetter(rejection: Rejection) {
-  const value = rejection.value;
-  const cut = value !== null && value.length > MAX_DLQ_VALUE_BYTES;
-  return {
-    key: rejection.key === null ? null : toKafkaBuffer(rejection.key),
-    value: value === null
-      ? null
-      : toKafkaBuffer(cut ? value.subarray(0, MAX_DLQ_VALUE_BYTES) : value),
-    headers: {
-      "reject-reason": rejection.reason,
-      "reject-detail": Buffer.from(rejection.detail),
-      "source-topic": rejection.topic,
-      "source-partition": String(rejection.partition),
-      "source-offset": rejection.offset,
-      "source-timestamp": String(rejection.timestampMs),
-      "original-bytes": String(value?.length ?? 0),
-      ...(cut ? { "truncated": "true" } : {}),
-    },
-  };
-}
-
-async function waitForTopic(kafka: Kafka, topic: string, options: SourceOptions): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    let waitedMs = 0;
-    while (!(await admin.listTopics()).includes(topic)) {
-      if (options.signal?.aborted) return;
-      if (waitedMs % 10_000 === 0) {
-        options.log.info("waiting for the topic to be created (by the producer)", { topic });
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      waitedMs += 1_000;
+async function waitForTopic(
+  admin: Admin,
+  options: SourceOptions,
+  handlers: SourceHandlers,
+): Promise<void> {
+  const { topic, log, clock, signal } = options;
+  let lastLogMs = -Infinity;
+  while (!(await admin.listTopics()).includes(topic)) {
+    if (signal?.aborted) return;
+    const reason = `topic "${topic}" does not exist yet (the producer creates it)`;
+    handlers.onBlocked(reason);
+    if (clock.now() - lastLogMs >= WAITING_LOG_INTERVAL_MS) {
+      lastLogMs = clock.now();
+      log.info(`waiting: ${reason}`, { topic, brokers: options.brokers.join(",") });
     }
-  } finally {
-    await admin.disconnect();
+    await clock.sleep(1_000, signal);
   }
 }
 

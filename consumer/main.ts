@@ -1,30 +1,50 @@
 /**
  * `deno task consumer`: the consumer from the command line. Exits 0 after a
  * clean stop (SIGINT/SIGTERM), 1 when it could not commit what it had read or
- * hit a fatal error, 2 on a bad setting.
+ * stopped on a fatal error, 2 on a bad setting or a start it must refuse (a
+ * busy metrics port, a topic counted by another consumer group). A second
+ * signal leaves at once (what is not committed is read again next time).
  */
-import { loadConfigOrExit, processLogger, shutdownSignal } from "@activity/shared";
+import {
+  EXIT_USAGE,
+  HealthServerError,
+  loadConfigOrExit,
+  processLogger,
+  shutdownSignals,
+} from "@activity/shared/runtime";
 import { consumerProgram } from "./config.ts";
 import { runConsumer } from "./run.ts";
+import { SHUTDOWN_BUDGET } from "./shutdown_budget.ts";
+import { TopicOwnedError } from "./topic_owner.ts";
 
 if (import.meta.main) {
   const config = loadConfigOrExit(consumerProgram);
   const log = processLogger("consumer", config.logLevel);
-  const shutdown = shutdownSignal();
+  const shutdown = shutdownSignals();
   const controller = new AbortController();
-  shutdown.promise.then((signal) => {
-    log.info("stopping", { signal });
+  shutdown.first.then((signal) => {
+    log.info("stopping: committing what is buffered", { signal });
     controller.abort();
-    // A second signal, or a stop that hangs, must not keep the process alive for ever.
+    // A stop that hangs must not keep the process alive for ever.
     setTimeout(() => {
-      log.error("did not stop within 18 s; exiting");
+      log.error(`did not stop within ${SHUTDOWN_BUDGET.hardExitMs / 1000} s; exiting`);
       Deno.exit(1);
-    }, 18_000);
+    }, SHUTDOWN_BUDGET.hardExitMs);
+  });
+  shutdown.second.then((signal) => {
+    log.warn("second signal: leaving at once; what is not committed will be read again", {
+      signal,
+    });
+    Deno.exit(130);
   });
   try {
     const summary = await runConsumer(config, { log, signal: controller.signal });
     Deno.exit(summary.abandonedEvents > 0 ? 1 : 0);
   } catch (error) {
+    if (error instanceof TopicOwnedError || error instanceof HealthServerError) {
+      log.error(error.message);
+      Deno.exit(EXIT_USAGE);
+    }
     log.error("consumer failed", { error: error as Error });
     Deno.exit(1);
   } finally {

@@ -1,39 +1,60 @@
 /**
  * Background upkeep of the database: retention (old rows deleted in small
  * batches so flushes never wait long behind it) and storage size samples.
- * Which tables and cut-offs apply is pure (`retentionTargets`); the rest is
- * the SQL edge.
+ * Which tables and cut-offs apply is pure (`retentionTargets`,
+ * `retentionCutoff`); the rest is the SQL edge.
+ *
+ * One retention rule for reading and deleting: a bucket is gone once its END
+ * is more than the retention period ago, by the consumer's clock; events in a
+ * gone bucket are rejected as expired (`aggregateBatch`). Rows are deleted
+ * `RETENTION_GRACE_MS` after their bucket is gone, so an event accepted just
+ * before (still in a buffer, or judged by another consumer whose clock is a
+ * little behind) can never re-create a deleted bucket with a partial count.
  */
 import type postgres from "postgres";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "@activity/shared";
+
+/** How long after its bucket is gone a row is deleted (buffered events, clock skew). */
+export const RETENTION_GRACE_MS = HOUR_MS;
 
 /** One table whose rows expire by one time column. */
 export interface RetentionTarget {
   readonly table: string;
   readonly column: string;
   readonly days: number;
+  /** The bucket the column starts (a minute, an hour, a day); 0 for processing-time rows. */
+  readonly bucketMs: number;
+}
+
+/** Rows of `target` whose column is at or before this time are deleted. */
+export function retentionCutoff(target: RetentionTarget, nowMs: number): Date {
+  return new Date(nowMs - target.days * DAY_MS - target.bucketMs - RETENTION_GRACE_MS);
 }
 
 /** The tables retention trims: per-minute data at `retentionDays`, rollups at their own setting. */
 export function retentionTargets(
   options: { retentionDays: number; rollupRetentionDays: number },
 ): RetentionTarget[] {
-  const perMinute = [
-    ["user_event_summary", "event_minute"],
-    ["event_type_minute", "event_minute"],
-    ["active_users_minute", "event_minute"],
-    ["user_minute_presence", "event_minute"],
-    ["rejected_events", "received_at"],
-    ["ingest_minute", "processed_minute"],
-    ["rejected_minute", "processed_minute"],
-    ["storage_samples", "sampled_at"],
-    ["consumer_lag_minute", "sampled_minute"],
-  ].map(([table, column]) => ({ table, column, days: options.retentionDays }));
+  const days = options.retentionDays;
+  const perMinute: RetentionTarget[] = [
+    ...["user_event_summary", "event_type_minute", "active_users_minute", "user_minute_presence"]
+      .map((table) => ({ table, column: "event_minute", days, bucketMs: MINUTE_MS })),
+    ...[
+      ["rejected_events", "received_at"],
+      ["ingest_minute", "processed_minute"],
+      ["rejected_minute", "processed_minute"],
+      ["storage_samples", "sampled_at"],
+      ["consumer_lag_minute", "sampled_minute"],
+      ["consumer_offset_gaps", "detected_at"],
+    ].map(([table, column]) => ({ table, column, days, bucketMs: 0 })),
+  ];
   if (options.rollupRetentionDays === 0) return perMinute;
+  const rollupDays = options.rollupRetentionDays;
   return [
     ...perMinute,
-    { table: "user_event_hourly", column: "event_hour", days: options.rollupRetentionDays },
-    { table: "user_event_daily", column: "event_day", days: options.rollupRetentionDays },
-    { table: "event_type_hour", column: "event_hour", days: options.rollupRetentionDays },
+    { table: "user_event_hourly", column: "event_hour", days: rollupDays, bucketMs: HOUR_MS },
+    { table: "user_event_daily", column: "event_day", days: rollupDays, bucketMs: DAY_MS },
+    { table: "event_type_hour", column: "event_hour", days: rollupDays, bucketMs: HOUR_MS },
   ];
 }
 
@@ -55,7 +76,7 @@ export const SAMPLED_TABLES: readonly string[] = [
 export async function deleteExpired(
   sql: postgres.Sql,
   targets: readonly RetentionTarget[],
-  options: { batchSize?: number; signal?: AbortSignal } = {},
+  options: { nowMs: number; batchSize?: number; signal?: AbortSignal },
 ): Promise<Map<string, number>> {
   const batchSize = options.batchSize ?? 5_000;
   const deleted = new Map<string, number>();
@@ -69,9 +90,9 @@ export async function deleteExpired(
       const result = await sql.unsafe(
         `DELETE FROM ${target.table} WHERE ctid = ANY(ARRAY(
            SELECT ctid FROM ${target.table}
-           WHERE ${target.column} < now() - make_interval(days => $1::int)
+           WHERE ${target.column} <= $1::timestamptz
            LIMIT $2::int))`,
-        [target.days, batchSize],
+        [retentionCutoff(target, options.nowMs).toISOString(), batchSize],
       );
       total += result.count;
       if (result.count < batchSize) break;

@@ -18,6 +18,9 @@ export interface ConsumerMetrics {
   readonly buffered: Gauge;
   readonly assigned: Gauge;
   readonly deadLetters: Counter;
+  readonly discarded: Counter;
+  readonly lostMessages: Counter;
+  readonly ready: Gauge;
 }
 
 /** Registers the consumer's metrics. */
@@ -72,10 +75,24 @@ export function registerConsumerMetrics(registry: MetricsRegistry): ConsumerMetr
     ),
     deadLetters: registry.counter(
       "activity_consumer_dead_letters_total",
-      "Rejected messages published to the dead-letter topic.",
+      "Rejected messages published to the dead-letter topic, by outcome (sent, cut, refused).",
+    ),
+    discarded: registry.counter(
+      "activity_consumer_events_discarded_total",
+      "Events read but dropped before a commit (a refused flush, a recreated topic): read again.",
+    ),
+    lostMessages: registry.counter(
+      "activity_consumer_lost_messages_total",
+      "Messages removed from Kafka before this group read them (recorded in " +
+        "consumer_offset_gaps), by partition.",
+    ),
+    ready: registry.gauge(
+      "activity_consumer_ready",
+      "1 while /readyz answers 200 (partitions assigned, PostgreSQL answering, flushes succeeding).",
     ),
   };
   for (const reason of REJECT_REASONS) metrics.rejected.inc({ reason }, 0);
+  metrics.discarded.inc({}, 0);
   return metrics;
 }
 
@@ -91,6 +108,12 @@ export function recordCommit(
   metrics.late.inc({}, plan.late);
   for (const [reason, count] of plan.rejectedByReason) metrics.rejected.inc({ reason }, count);
   for (const [table, count] of Object.entries(options.rows)) metrics.rows.inc({ table }, count);
+  for (const range of plan.ranges) {
+    for (const gap of range.gaps) {
+      const lost = Number(BigInt(gap.to) - BigInt(gap.from));
+      metrics.lostMessages.inc({ partition: String(range.partition) }, lost);
+    }
+  }
   for (const [tenth, count] of plan.eventTenths) {
     // From the middle of the tenth of a second the events occurred in.
     const latency = Math.max(0, (options.nowMs - tenth * 100 - 50) / 1000);

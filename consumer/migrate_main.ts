@@ -1,5 +1,6 @@
 /** `deno task migrate`: applies the pending migrations to `DATABASE_URL` (or `--database-url`). */
-import { commonSettings, loadConfigOrExit, processLogger } from "@activity/shared";
+import { commonSettings } from "@activity/shared";
+import { loadConfigOrExit, processLogger } from "@activity/shared/runtime";
 import { migrate } from "./migrations.ts";
 
 if (import.meta.main) {

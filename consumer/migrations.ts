@@ -93,6 +93,8 @@ export async function migrate(
   const migrations = await loadMigrations(options.directory);
   const sql = postgres(databaseUrl, {
     max: 1,
+    // An unreachable host must fail fast enough to be reported and retried.
+    connect_timeout: 10,
     onnotice: () => {},
     connection: { application_name: "activity-consumer-migrate" },
   });

@@ -9,6 +9,8 @@
  * that lost its partitions (a zombie) cannot commit over the new owner.
  */
 
+import type { OffsetGap, Placement } from "./partition_placement.ts";
+
 /** One partition's part of a flush: the stored offset it expects and the one it writes. */
 export interface PartitionRange {
   readonly partition: number;
@@ -18,6 +20,8 @@ export interface PartitionRange {
   readonly next: string;
   /** The partition's high watermark last seen. */
   readonly highWatermark: string;
+  /** Offsets inside this range that no longer existed when read (retention removed them). */
+  readonly gaps: readonly OffsetGap[];
 }
 
 interface PartitionProgress {
@@ -32,11 +36,15 @@ interface PartitionProgress {
   buffered: boolean;
   /** A cut flush covering this partition has not committed or failed yet. */
   inFlight: boolean;
+  /** Gaps found since the last cut; they are recorded by the flush that moves past them. */
+  gaps: OffsetGap[];
 }
 
 /** Per partition progress of one consumer. */
 export interface OffsetFence {
   readonly partitions: Map<number, PartitionProgress>;
+  /** The Kafka topic id the placed partitions are read from (null: unknown, an old broker). */
+  topicId: string | null;
 }
 
 /** What to do with a batch that arrived for a partition. */
@@ -47,12 +55,17 @@ export type BatchDecision =
   | { readonly kind: "seek"; readonly offset: string }
   /** Aggregate `messages[from..]`. */
   | { readonly kind: "take"; readonly from: number }
-  /** The partition's log ends before the stored offset: count nothing from it. */
-  | { readonly kind: "behind"; readonly storedOffset: string };
+  /** The batch ends before our position even after seeking there: the log changed under us. */
+  | { readonly kind: "behind"; readonly position: string }
+  /**
+   * Even after seeking to our position the batch starts later: offsets `[from, to)` do not
+   * exist (removed by retention, compacted away, or transaction markers); find out which.
+   */
+  | { readonly kind: "jump"; readonly from: string; readonly to: string };
 
 /** A fence with no partitions known. */
 export function createOffsetFence(): OffsetFence {
-  return { partitions: new Map() };
+  return { partitions: new Map(), topicId: null };
 }
 
 /** Whether the stored offset of a partition is known. */
@@ -61,24 +74,52 @@ export function isPlaced(fence: OffsetFence, partition: number): boolean {
 }
 
 /**
- * Records stored next offsets (null: no row, start from the earliest offset) for
- * partitions not placed yet; partitions already placed keep their progress.
+ * Places partitions not placed yet; partitions already placed keep their progress. A placement
+ * with a gap (or one that starts elsewhere than the stored offset) must move the stored offset
+ * even if no message follows: it is marked buffered, so the next flush commits it.
  */
 export function placePartitions(
   fence: OffsetFence,
-  stored: ReadonlyMap<number, bigint | null>,
+  placements: ReadonlyMap<number, Placement>,
 ): void {
-  for (const [partition, offset] of stored) {
+  for (const [partition, placement] of placements) {
     if (fence.partitions.has(partition)) continue;
     fence.partitions.set(partition, {
-      committed: offset,
-      position: offset ?? 0n,
+      committed: placement.committed,
+      position: placement.position,
       seekedTo: null,
-      highWatermark: offset ?? 0n,
-      buffered: false,
+      highWatermark: placement.highWatermark,
+      buffered: placement.committed !== null && placement.position !== placement.committed,
       inFlight: false,
+      gaps: placement.gap ? [placement.gap] : [],
     });
   }
+}
+
+/** Partitions placed away from their stored offset and waiting for a flush to move it. */
+export function movedWithoutMessages(fence: OffsetFence): number[] {
+  return [...fence.partitions].filter(([, p]) => p.buffered && !p.inFlight).map(([n]) => n);
+}
+
+/** The next offset to read from each placed partition. */
+export function positions(fence: OffsetFence): Map<number, bigint> {
+  return new Map([...fence.partitions].map(([partition, p]) => [partition, p.position]));
+}
+
+/** Moves a partition's position forward over offsets that do not exist (not a loss). */
+export function skipTo(fence: OffsetFence, partition: number, offset: bigint): void {
+  const progress = fence.partitions.get(partition);
+  if (!progress) throw new Error(`partition ${partition} skips but was not placed`);
+  if (offset > progress.position) progress.position = offset;
+}
+
+/** Records a gap found while reading: the partition's position moves past it. */
+export function recordGap(fence: OffsetFence, partition: number, gap: OffsetGap): void {
+  const progress = fence.partitions.get(partition);
+  if (!progress) throw new Error(`partition ${partition} has a gap but was not placed`);
+  progress.gaps.push(gap);
+  if (BigInt(gap.to) > progress.position) progress.position = BigInt(gap.to);
+  progress.buffered = true;
 }
 
 /** Decides what to do with a batch of messages (in ascending offset order). */
@@ -93,9 +134,9 @@ export function judgeBatch(
   const first = BigInt(messages[0].offset);
   if (first === position) return { kind: "take", from: 0 };
   if (first > position) {
-    // After a seek to our position, a later first offset means the log has a gap there
-    // (retention or compaction): those messages no longer exist, so carry on after it.
-    if (progress.seekedTo === position) return { kind: "take", from: 0 };
+    if (progress.seekedTo === position) {
+      return { kind: "jump", from: position.toString(), to: first.toString() };
+    }
     progress.seekedTo = position;
     return { kind: "seek", offset: position.toString() };
   }
@@ -112,9 +153,7 @@ export function judgeBatch(
     }
     return { kind: "take", from: low };
   }
-  if (progress.seekedTo === position) {
-    return { kind: "behind", storedOffset: position.toString() };
-  }
+  if (progress.seekedTo === position) return { kind: "behind", position: position.toString() };
   progress.seekedTo = position;
   return { kind: "seek", offset: position.toString() };
 }
@@ -144,9 +183,11 @@ export function cutRanges(fence: OffsetFence): PartitionRange[] {
       expected: progress.committed === null ? null : progress.committed.toString(),
       next: progress.position.toString(),
       highWatermark: progress.highWatermark.toString(),
+      gaps: progress.gaps,
     });
     progress.buffered = false;
     progress.inFlight = true;
+    progress.gaps = [];
   }
   return ranges.sort((a, b) => a.partition - b.partition);
 }
@@ -164,6 +205,17 @@ export function commitRanges(fence: OffsetFence, ranges: readonly PartitionRange
 /** Forgets everything: after a fence miss the stored offsets must be read again. */
 export function resetFence(fence: OffsetFence): void {
   fence.partitions.clear();
+}
+
+/** Forgets one partition (its log changed under us: it is placed again from scratch). */
+export function forgetPartition(fence: OffsetFence, partition: number): void {
+  fence.partitions.delete(partition);
+}
+
+/** Whether a partition has messages buffered or a flush in flight. */
+export function isHolding(fence: OffsetFence, partition: number): boolean {
+  const progress = fence.partitions.get(partition);
+  return progress !== undefined && (progress.buffered || progress.inFlight);
 }
 
 /** Forgets partitions with nothing buffered or in flight, so they are read again when next seen. */

@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
-import { createLogger, encode, MetricsRegistry } from "@activity/shared";
-import { readConfig } from "@activity/shared";
+import { createLogger, encode, MetricsRegistry, readConfig } from "@activity/shared";
+import { settle, VirtualClock } from "../testing/virtual_clock.ts";
 import { consumerProgram } from "./config.ts";
 import type { FlushPlan } from "./flush_plan.ts";
-import type { IncomingBatch, KafkaSource } from "./kafka_source.ts";
+import type { IncomingBatch, KafkaSource, TopicLogs } from "./kafka_source.ts";
 import { registerConsumerMetrics } from "./metrics.ts";
-import { createPipeline } from "./pipeline.ts";
+import type { StoredOffset } from "./partition_placement.ts";
+import { ConsumerStoppedError, createPipeline } from "./pipeline.ts";
 import type { CommitOutcome, Store } from "./store.ts";
 
-// In-memory stand-ins for the two edges: the pipeline's own logic is what is under test here;
-// the real broker and database are in e2e/consumer_*_test.ts.
+// In-memory stand-ins for the two edges and a virtual clock: the shell's own logic is what is
+// under test here; the real broker and database are in e2e/.
+
+const TOPIC_ID = "6a4f0c1e-2b3d-4e5f-8a9b-0c1d2e3f4a5b";
 
 function config(flags: Record<string, number>) {
   const args = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
@@ -18,27 +21,38 @@ function config(flags: Record<string, number>) {
   return outcome.config;
 }
 
-function fakeStore(stored: Map<number, bigint>) {
+const NO_ROWS = {
+  user_event_summary: 0,
+  user_event_hourly: 0,
+  user_event_daily: 0,
+  event_type_minute: 0,
+  active_users_minute: 0,
+  rejected_events: 0,
+};
+
+function fakeStore(stored: Map<number, StoredOffset>) {
   const plans: FlushPlan[] = [];
-  let gate: Promise<void> = Promise.resolve();
-  let outcome: CommitOutcome["kind"] = "committed";
+  const outcomes: (CommitOutcome["kind"] | "error")[] = [];
+  let always: "error" | undefined;
   const store: Store = {
     sql: undefined as never,
     readStoredOffsets: () => Promise.resolve(new Map(stored)),
-    async commitFlush(plan) {
-      await gate;
+    commitFlush(plan) {
       plans.push(plan);
-      if (outcome === "fenced") return { kind: "fenced", partitions: [plan.ranges[0].partition] };
-      for (const range of plan.ranges) stored.set(range.partition, BigInt(range.next));
-      const rows = {
-        user_event_summary: 0,
-        user_event_hourly: 0,
-        user_event_daily: 0,
-        event_type_minute: 0,
-        active_users_minute: 0,
-        rejected_events: 0,
-      };
-      return { kind: "committed", rows, timings: { statement: 0 } };
+      const outcome = outcomes.shift() ?? always ?? "committed";
+      if (outcome === "error") {
+        return Promise.reject(
+          Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" }),
+        );
+      }
+      if (outcome === "fenced") {
+        return Promise.resolve({ kind: "fenced", partitions: [plan.ranges[0].partition] });
+      }
+      if (outcome === "not_owner") return Promise.resolve({ kind: "not_owner", owner: "other" });
+      for (const range of plan.ranges) {
+        stored.set(range.partition, { next: BigInt(range.next), topicId: plan.topicId });
+      }
+      return Promise.resolve({ kind: "committed", rows: NO_ROWS, timings: { statement: 0 } });
     },
     ping: () => Promise.resolve(true),
     close: () => Promise.resolve(),
@@ -46,46 +60,51 @@ function fakeStore(stored: Map<number, bigint>) {
   return {
     store,
     plans,
-    hold() {
-      const { promise, resolve } = Promise.withResolvers<void>();
-      gate = promise;
-      return resolve;
+    next(...kinds: (CommitOutcome["kind"] | "error")[]) {
+      outcomes.push(...kinds);
     },
-    refuseNext() {
-      outcome = "fenced";
+    failAlways() {
+      always = "error";
     },
   };
 }
 
-function fakeSource() {
+function fakeSource(logs: { topicId: string; ends: Map<number, [bigint, bigint]> }) {
   const seeks: [number, string][] = [];
   const source: KafkaSource = {
     seek: (partition, offset) => seeks.push([partition, offset]),
-    publishDeadLetters: () => Promise.resolve(),
+    describeTopic: (): Promise<TopicLogs> =>
+      Promise.resolve({
+        topicId: logs.topicId,
+        partitions: new Map(
+          [...logs.ends].map(([p, [logStart, highWatermark]]) => [p, { logStart, highWatermark }]),
+        ),
+      }),
+    publishDeadLetters: (rejections) => Promise.resolve(rejections.map(() => "sent" as const)),
     commitGroupOffsets: () => {},
     pause: () => {},
     close: () => Promise.resolve(),
   };
-  return { source, seeks };
+  return { source, seeks, logs };
 }
 
 function batch(
+  clock: VirtualClock,
   partition: number,
-  from: number,
-  count: number,
+  range: { from: number; count: number; value?: Uint8Array },
 ): IncomingBatch & { resolved: string[] } {
   const resolved: string[] = [];
-  const messages = Array.from({ length: count }, (_, i) => ({
-    offset: String(from + i),
-    timestamp: String(Date.now()),
+  const messages = Array.from({ length: range.count }, (_, i) => ({
+    offset: String(range.from + i),
+    timestamp: String(clock.now()),
     key: null,
-    value: encode({
+    value: range.value ?? encode({
       version: 1,
       event_id: "01890a5d-ac96-774b-bcce-b302099a8057",
       user_id: `u${i % 3}`,
       session_id: "s",
       event_type: "click",
-      occurred_at: new Date().toISOString(),
+      occurred_at: new Date(clock.now()).toISOString(),
       page: "/",
     }),
   }));
@@ -93,7 +112,7 @@ function batch(
     topic: "t",
     partition,
     messages,
-    highWatermark: String(from + count),
+    highWatermark: String(range.from + range.count),
     heartbeat: () => Promise.resolve(),
     isRunning: () => true,
     isStale: () => false,
@@ -104,65 +123,236 @@ function batch(
 
 const quiet = createLogger({ level: "error", format: "json", name: "test", write: () => {} });
 
-function setup(flags: Record<string, number>, stored = new Map<number, bigint>()) {
-  const fake = fakeStore(stored);
+function setup(
+  flags: Record<string, number>,
+  options: { stored?: Map<number, StoredOffset>; ends?: Map<number, [bigint, bigint]> } = {},
+) {
+  const clock = new VirtualClock();
+  const fake = fakeStore(options.stored ?? new Map());
   const metrics = registerConsumerMetrics(new MetricsRegistry());
-  const pipeline = createPipeline(config(flags), { store: fake.store, metrics, log: quiet });
-  const kafka = fakeSource();
+  const pipeline = createPipeline(config(flags), {
+    store: fake.store,
+    metrics,
+    log: quiet,
+    clock,
+    random: () => 0.5,
+  });
+  const kafka = fakeSource({
+    topicId: TOPIC_ID,
+    ends: options.ends ?? new Map([[0, [0n, 1_000n]], [1, [0n, 1_000n]]]),
+  });
   const running = pipeline.run(kafka.source);
-  pipeline.handlers.onAssignment([0, 1]);
-  return { ...fake, ...kafka, pipeline, running, metrics };
+  pipeline.handlers.onAssignment([...(options.ends ?? new Map([[0, 0], [1, 0]])).keys()]);
+  return { ...fake, ...kafka, pipeline, running, metrics, clock };
 }
 
 Deno.test("fetching waits while the buffer is full and goes on once a flush made room", async () => {
   const t = setup({ "flush-events": 5, "max-buffer-events": 10, "flush-interval-ms": 10 });
-  const release = t.hold();
-  await t.pipeline.handlers.onBatch(batch(0, 0, 10));
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  await t.pipeline.handlers.onBatch(batch(0, 10, 10));
-  let third = false;
-  const waiting = t.pipeline.handlers.onBatch(batch(0, 20, 10)).then(() => third = true);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(third, false, "the third batch waits while 10 events are buffered");
-  release();
+  t.next("error");
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 10 }));
+  let second = false;
+  const waiting = t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 10, count: 10 }))
+    .then(() => second = true);
+  await settle();
+  assert.equal(second, false, "the second batch waits while 10 events are buffered");
+  await t.clock.advance(200); // the flush fails once, then commits after its backoff
   await waiting;
+  assert.equal(second, true);
   t.pipeline.stop();
+  await t.clock.advance(100);
   const summary = await t.running;
-  assert.equal(summary.committedEvents, 30);
+  assert.equal(summary.committedEvents, 20);
   assert.deepEqual(t.plans.map((plan) => plan.ranges.map((r) => [r.expected, r.next])), [
     [[null, "10"]],
+    [[null, "10"]],
     [["10", "20"]],
-    [["20", "30"]],
   ]);
+});
+
+Deno.test("rejected keys and values fill the buffer too: fetching waits for a flush", async () => {
+  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 5_000 });
+  const big = new Uint8Array(20 * 1024 * 1024).fill(0x7b); // "{{{{…": too large, rejected
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 2, value: big }));
+  let third = false;
+  const waiting = t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 2, count: 1 }))
+    .then(() => third = true);
+  await t.clock.advance(1_000);
+  assert.equal(third, false, "40 MiB of rejected bytes are held: the next batch waits");
+  await t.clock.advance(5_000);
+  await waiting;
+  assert.equal(t.plans[0].rejections.length, 2);
+  t.pipeline.stop();
+  await t.clock.advance(10);
+  assert.equal((await t.running).committedEvents, 3);
 });
 
 Deno.test("a batch is read from the stored offset: earlier messages are skipped, a later start seeks", async () => {
-  const t = setup({ "flush-events": 1_000 }, new Map([[0, 5n], [1, 40n]]));
-  const overlapping = batch(0, 0, 8);
+  const t = setup({ "flush-events": 1_000 }, {
+    stored: new Map([[0, { next: 5n, topicId: TOPIC_ID }], [1, { next: 40n, topicId: TOPIC_ID }]]),
+  });
+  const overlapping = batch(t.clock, 0, { from: 0, count: 8 });
   await t.pipeline.handlers.onBatch(overlapping);
   assert.deepEqual(overlapping.resolved, ["7"]);
-  await t.pipeline.handlers.onBatch(batch(1, 60, 5));
+  await t.pipeline.handlers.onBatch(batch(t.clock, 1, { from: 60, count: 5 }));
   assert.deepEqual(t.seeks, [[1, "40"]]);
   t.pipeline.stop();
+  await t.clock.advance(10);
   const summary = await t.running;
   assert.equal(summary.committedEvents, 3, "offsets 5, 6 and 7 of partition 0");
   assert.deepEqual(t.plans[0].ranges, [
-    { partition: 0, expected: "5", next: "8", highWatermark: "8" },
+    { partition: 0, expected: "5", next: "8", highWatermark: "1000", gaps: [] },
   ]);
 });
 
-Deno.test("a refused flush discards what was read and the next batch goes back to the stored offset", async () => {
-  const stored = new Map([[0, 0n]]);
-  const t = setup({ "flush-events": 4, "flush-interval-ms": 10 }, stored);
-  t.refuseNext();
-  await t.pipeline.handlers.onBatch(batch(0, 0, 4));
-  while (t.plans.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  stored.set(0, 100n); // what the member that fenced us committed
-  await t.pipeline.handlers.onBatch(batch(0, 4, 4));
-  assert.deepEqual(t.seeks, [[0, "100"]]);
+Deno.test("after a refused flush every held partition seeks back to its stored offset at once", async () => {
+  const stored = new Map([[0, { next: 0n, topicId: TOPIC_ID }], [1, {
+    next: 0n,
+    topicId: TOPIC_ID,
+  }]]);
+  const t = setup({ "flush-events": 8, "flush-interval-ms": 1_000 }, { stored });
+  t.next("fenced");
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 4 }));
+  await t.pipeline.handlers.onBatch(batch(t.clock, 1, { from: 0, count: 4 }));
+  // What the member that fenced us committed meanwhile:
+  stored.set(0, { next: 2n, topicId: TOPIC_ID });
+  await t.clock.advance(10);
+  // Partition 1 gets no new message, yet it is sought back at once, not on its next batch.
+  assert.deepEqual(t.seeks.sort(), [[0, "2"], [1, "0"]]);
+  assert.equal(t.metrics.discarded.get(), 8);
+  assert.equal(t.metrics.lag.get({ partition: "0" }), 998, "lag from the stored offsets");
   t.pipeline.stop();
+  await t.clock.advance(10);
   const summary = await t.running;
-  assert.equal(summary.fenceMisses, 1);
-  assert.equal(summary.committedEvents, 0);
+  assert.deepEqual(
+    {
+      fenceMisses: summary.fenceMisses,
+      committed: summary.committedEvents,
+      abandoned: summary.abandonedEvents,
+    },
+    { fenceMisses: 1, committed: 0, abandoned: 0 },
+  );
+});
+
+Deno.test("a partition taken away is flushed at once, before the new owner reads it", async () => {
+  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 60_000 });
+  await t.pipeline.handlers.onBatch(batch(t.clock, 1, { from: 0, count: 3 }));
+  await t.clock.advance(1);
+  assert.equal(t.plans.length, 0);
+  t.pipeline.handlers.onAssignment([0]);
+  await t.clock.advance(1);
+  assert.deepEqual(t.plans.map((plan) => plan.ranges.map((r) => r.partition)), [[1]]);
+  t.pipeline.stop();
+  await t.clock.advance(1);
+  await t.running;
+});
+
+Deno.test("far behind, flushes take two seconds' worth of events instead of half a second's", async () => {
+  const t = setup(
+    { "flush-events": 1_000_000, "max-buffer-events": 100, "flush-interval-ms": 500 },
+    {
+      ends: new Map([[0, [0n, 100_000n]]]),
+    },
+  );
+  const first = batch(t.clock, 0, { from: 0, count: 10 });
+  await t.pipeline.handlers.onBatch({ ...first, highWatermark: "100000" });
+  await t.clock.advance(600);
+  assert.equal(t.plans.length, 0, "100 000 unread: no flush after 0.5 s");
+  await t.clock.advance(1_400);
+  assert.equal(t.plans.length, 1, "the catch-up interval is 2 s");
+  t.pipeline.stop();
+  await t.clock.advance(1);
+  await t.running;
+});
+
+Deno.test("a stop that cannot commit within its deadline abandons the flush and says how much", async () => {
+  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 });
+  t.failAlways();
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 7 }));
+  await t.clock.advance(200);
+  t.pipeline.stop();
+  await t.clock.advance(11_000);
+  let done = false;
+  t.running.then(() => done = true);
+  await settle();
+  assert.equal(done, false, "still retrying before the 12 s deadline");
+  await t.clock.advance(1_500);
+  const summary = await t.running;
+  assert.deepEqual([summary.abandonedEvents, summary.committedEvents], [7, 0]);
+  assert.deepEqual(t.pipeline.readiness(true), { ready: false, reason: "stopping" });
+});
+
+Deno.test("when the Kafka client gives up, the pipeline stops and reports why", async () => {
+  const t = setup({ "flush-events": 1_000 });
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 2 }));
+  t.pipeline.handlers.onFatal(new Error("the group coordinator is gone"));
+  await t.clock.advance(1);
+  const summary = await t.running;
+  assert.equal(summary.committedEvents, 2, "what was read is still committed");
+  assert.equal(t.pipeline.fatal()?.message, "the group coordinator is gone");
+});
+
+Deno.test("messages removed before they were read are recorded as a gap with the offsets that move past them", async () => {
+  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
+    stored: new Map([[0, { next: 10n, topicId: TOPIC_ID }]]),
+    ends: new Map([[0, [50n, 50n]]]),
+  });
+  // No message comes: the gap alone moves the stored offset.
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 50, count: 0 }));
+  t.pipeline.handlers.onAssignment([0]);
+  await t.pipeline.handlers.onBatch({ ...batch(t.clock, 0, { from: 50, count: 1 }) });
+  await t.clock.advance(200);
+  assert.deepEqual(t.plans[0].ranges, [
+    {
+      partition: 0,
+      expected: "10",
+      next: "51",
+      highWatermark: "51",
+      gaps: [{ from: "10", to: "50" }],
+    },
+  ]);
+  assert.equal(t.metrics.lostMessages.get({ partition: "0" }), 40);
+  t.pipeline.stop();
+  await t.clock.advance(1);
+  await t.running;
+});
+
+Deno.test("a recreated topic is read from its start, and a truncated one stops the consumer", async () => {
+  const recreated = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
+    stored: new Map([[0, { next: 5_000n, topicId: "0b1c2d3e-4f5a-4b7c-8d9e-0f1a2b3c4d5e" }]]),
+    ends: new Map([[0, [0n, 3n]]]),
+  });
+  await recreated.pipeline.handlers.onBatch(batch(recreated.clock, 0, { from: 0, count: 3 }));
+  await recreated.clock.advance(200);
+  assert.deepEqual(recreated.plans[0].ranges[0], {
+    partition: 0,
+    expected: "5000",
+    next: "3",
+    highWatermark: "3",
+    gaps: [],
+  });
+  assert.equal(recreated.plans[0].topicId, TOPIC_ID);
+  recreated.pipeline.stop();
+  await recreated.clock.advance(1);
+  assert.equal((await recreated.running).committedEvents, 3);
+
+  const truncated = setup({ "flush-events": 1_000 }, {
+    stored: new Map([[0, { next: 500n, topicId: TOPIC_ID }]]),
+    ends: new Map([[0, [0n, 300n]]]),
+  });
+  await truncated.pipeline.handlers.onBatch(batch(truncated.clock, 0, { from: 0, count: 3 }));
+  await truncated.clock.advance(1);
+  await truncated.running;
+  const fatal = truncated.pipeline.fatal();
+  assert.ok(fatal instanceof ConsumerStoppedError);
+  assert.match(fatal.message, /partition 0 of topic "t" ends at offset 300.*up to offset 500/);
+  assert.match(fatal.message, /DELETE FROM consumer_offsets/);
+});
+
+Deno.test("a flush refused because another group took the topic over stops this consumer", async () => {
+  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 });
+  t.next("not_owner");
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 2 }));
+  await t.clock.advance(200);
+  await t.running;
+  assert.match(t.pipeline.fatal()?.message ?? "", /handed over to consumer group "other"/);
 });

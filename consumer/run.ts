@@ -1,13 +1,16 @@
-/** `runConsumer`: migrations, then Kafka → pipeline → PostgreSQL until the signal aborts. */
-import { type Logger, MetricsRegistry, serveHealth, sleep } from "@activity/shared";
+/** `runConsumer`: migrations, the topic's ownership, then Kafka → pipeline → PostgreSQL until the signal aborts. */
+import { type Clock, type Logger, MetricsRegistry, systemClock } from "@activity/shared";
+import { serveHealth } from "@activity/shared/runtime";
 import type { ConsumerConfig } from "./config.ts";
 import { startKafkaSource } from "./kafka_source.ts";
 import { deleteExpired, retentionTargets, sampleStorage } from "./maintenance.ts";
 import { registerConsumerMetrics, startProgress } from "./metrics.ts";
 import { migrate, MigrationError } from "./migrations.ts";
 import { createPipeline, type PipelineSummary } from "./pipeline.ts";
-import { backoffDelayMs, isConnectionError } from "./retry.ts";
+import { classifyDatabaseError, retryWithBackoff } from "./retry.ts";
+import { SHUTDOWN_BUDGET } from "./shutdown_budget.ts";
 import { openStore, type Store } from "./store.ts";
+import { claimTopic } from "./topic_owner.ts";
 
 /** How `runConsumer` reports and when it stops. */
 export interface RunOptions {
@@ -20,67 +23,92 @@ export interface RunOptions {
   readonly progressIntervalMs?: number;
   /** How often retention and storage sampling run (default 60 s). */
   readonly maintenanceIntervalMs?: number;
+  /** The clock everything waits on (default: the real one). */
+  readonly clock?: Clock;
 }
 
-/** Consumes until `options.signal` aborts; rejects only on a fatal error. */
+/** How often "still waiting" lines are written while a service is unreachable. */
+const WAITING_LOG_INTERVAL_MS = 15_000;
+
+/** Consumes until `options.signal` aborts; rejects on a fatal error or a refused start. */
 export async function runConsumer(
   config: ConsumerConfig,
   options: RunOptions,
 ): Promise<PipelineSummary> {
   const { log, signal } = options;
+  const clock = options.clock ?? systemClock;
   const registry = options.metrics ?? new MetricsRegistry();
   const metrics = registerConsumerMetrics(registry);
-  await migrateWhenReachable(config.databaseUrl, { log, signal });
-  const store = openStore(config.databaseUrl);
-  const pipeline = createPipeline(config, { store, metrics, log });
-  const server = serveHealth(config.metricsPort, {
-    metrics: registry,
-    ready: async () => pipeline.assigned().size > 0 && await store.ping(1_000),
-  }, { log });
+  if (!await migrateWhenReachable(config.databaseUrl, { log, signal, clock })) {
+    return emptySummary();
+  }
+  const store = openStore(config.databaseUrl, { statementTimeoutMs: config.flushTimeoutMs });
+  let server: Deno.HttpServer | undefined;
   const maintenance = new AbortController();
-  const stopProgress = startProgress(metrics, {
-    log,
-    intervalMs: options.progressIntervalMs,
-    lag: () => pipeline.lag(),
-  });
-  const onAbort = () => pipeline.stop();
-  signal?.addEventListener("abort", onAbort, { once: true });
+  let stopProgress = () => {};
   try {
-    if (signal?.aborted) return emptySummary();
-    const source = await startKafkaSource({
-      brokers: config.brokers,
-      topic: config.topic,
-      group: config.group,
-      dlqTopic: config.dlqTopic,
-      replication: {
-        replicationFactor: config.replicationFactor,
-        minInsyncReplicas: config.minInsyncReplicas,
-      },
-      sessionTimeoutMs: config.sessionTimeoutMs,
-      log,
-      signal,
-    }, pipeline.handlers);
-    if (!source) return emptySummary();
-    log.info("consuming", { topic: config.topic, group: config.group });
-    const upkeep = runMaintenance(store, config, {
-      log,
-      signal: maintenance.signal,
-      intervalMs: options.maintenanceIntervalMs ?? 60_000,
-    });
-    let summary: PipelineSummary;
-    try {
-      summary = await pipeline.run(source);
-    } finally {
-      maintenance.abort();
-      await upkeep;
-      await source.close();
+    const claim = await claimTopic(store.sql, config);
+    if (claim.kind === "taken_over") {
+      log.warn("took the topic over from another consumer group", {
+        topic: config.topic,
+        from_group: claim.from,
+        group: config.group,
+        moved_offsets: claim.movedOffsets,
+      });
     }
-    const fatal = pipeline.fatal();
-    if (fatal) throw fatal;
-    log.info("stopped consuming", { ...summary });
-    return summary;
+    const pipeline = createPipeline(config, { store, metrics, log, clock });
+    server = serveHealth(config.metricsPort, {
+      metrics: registry,
+      ready: async () => pipeline.readiness(await store.ping(1_000)),
+    }, { log, portSetting: "--metrics-port (CONSUMER_METRICS_PORT)" });
+    stopProgress = startProgress(metrics, {
+      log,
+      intervalMs: options.progressIntervalMs,
+      lag: () => pipeline.lag(),
+    });
+    const onAbort = () => pipeline.stop();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal?.aborted) return emptySummary();
+      const source = await startKafkaSource({
+        brokers: config.brokers,
+        topic: config.topic,
+        group: config.group,
+        dlqTopic: config.dlqTopic,
+        replication: {
+          replicationFactor: config.replicationFactor,
+          minInsyncReplicas: config.minInsyncReplicas,
+        },
+        sessionTimeoutMs: config.sessionTimeoutMs,
+        closeCommitWaitMs: SHUTDOWN_BUDGET.groupOffsetCommitMs,
+        log,
+        clock,
+        signal,
+      }, pipeline.handlers);
+      if (!source) return emptySummary();
+      log.info("consuming", { topic: config.topic, group: config.group });
+      const upkeep = runMaintenance(store, config, {
+        log,
+        clock,
+        signal: maintenance.signal,
+        intervalMs: options.maintenanceIntervalMs ?? 60_000,
+      });
+      let summary: PipelineSummary;
+      try {
+        summary = await pipeline.run(source);
+      } finally {
+        maintenance.abort();
+        await upkeep;
+        await source.close();
+      }
+      const fatal = pipeline.fatal();
+      if (fatal) throw fatal;
+      log.info("stopped consuming", { ...summary });
+      return summary;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
   } finally {
-    signal?.removeEventListener("abort", onAbort);
     maintenance.abort();
     stopProgress();
     await server?.shutdown();
@@ -89,48 +117,78 @@ export async function runConsumer(
 }
 
 function emptySummary(): PipelineSummary {
-  return { committedEvents: 0, flushes: 0, fenceMisses: 0, abandonedEvents: 0 };
+  return {
+    committedEvents: 0,
+    flushes: 0,
+    fenceMisses: 0,
+    abandonedEvents: 0,
+    discardedEvents: 0,
+  };
 }
 
+/** The URL with its password hidden, for logs. */
+export function redactedUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, "$1***@");
+}
+
+/** Applies the migrations once PostgreSQL answers; false when aborted first. */
 async function migrateWhenReachable(
   databaseUrl: string,
-  options: { log: Logger; signal?: AbortSignal },
-): Promise<void> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      await migrate(databaseUrl, { log: options.log });
-      return;
-    } catch (error) {
-      if (options.signal?.aborted) return;
+  options: { log: Logger; signal?: AbortSignal; clock: Clock },
+): Promise<boolean> {
+  const { log, signal, clock } = options;
+  const where = redactedUrl(databaseUrl);
+  log.info("connecting to PostgreSQL", { database: where });
+  let lastLogMs = -Infinity;
+  const done = await retryWithBackoff(() => abortable(migrate(databaseUrl, { log }), signal), {
+    clock,
+    signal,
+    capMs: WAITING_LOG_INTERVAL_MS,
+    retryable: (error) => {
       const cause = error instanceof MigrationError ? error.cause : error;
-      if (!isConnectionError(cause)) throw error;
-      const delay = backoffDelayMs(attempt);
-      options.log.warn("PostgreSQL is not reachable yet; retrying", {
+      return cause !== undefined && classifyDatabaseError(cause).kind !== "permanent";
+    },
+    onRetry: (error, { attempt, delayMs }) => {
+      if (clock.now() - lastLogMs < WAITING_LOG_INTERVAL_MS) return;
+      lastLogMs = clock.now();
+      log.warn("PostgreSQL is not reachable yet; still trying", {
+        database: where,
         attempt,
-        retry_in_ms: delay,
+        retry_in_ms: delayMs,
         error: error as Error,
       });
-      await sleep(delay, options.signal);
-    }
-  }
+    },
+  });
+  return done !== undefined;
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (the work itself goes on). */
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new DOMException("stopped", "AbortError"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 async function runMaintenance(
   store: Store,
   config: ConsumerConfig,
-  options: { log: Logger; signal: AbortSignal; intervalMs: number },
+  options: { log: Logger; clock: Clock; signal: AbortSignal; intervalMs: number },
 ): Promise<void> {
+  const { clock, signal, log } = options;
   const targets = retentionTargets(config);
-  await sleep(Math.min(5_000, options.intervalMs), options.signal);
-  while (!options.signal.aborted) {
+  await clock.sleep(Math.min(5_000, options.intervalMs), signal);
+  while (!signal.aborted) {
     try {
-      const deleted = await deleteExpired(store.sql, targets, { signal: options.signal });
+      const deleted = await deleteExpired(store.sql, targets, { nowMs: clock.now(), signal });
       const total = [...deleted.values()].reduce((sum, n) => sum + n, 0);
-      if (total > 0) options.log.info("retention deleted old rows", Object.fromEntries(deleted));
+      if (total > 0) log.info("retention deleted old rows", Object.fromEntries(deleted));
       await sampleStorage(store.sql);
     } catch (error) {
-      options.log.warn("retention or storage sampling failed; will try again", { error });
+      log.warn("retention or storage sampling failed; will try again", { error });
     }
-    await sleep(options.intervalMs, options.signal);
+    await clock.sleep(options.intervalMs, signal);
   }
 }

@@ -1,4 +1,5 @@
 /** A timed wait that can be cut short, for loops that sleep until there is work. */
+import type { Clock } from "@activity/shared";
 
 /** Wakes sleepers early: `wait` resolves on `notify` or after `ms`, whichever comes first. */
 export interface Wakeup {
@@ -6,27 +7,20 @@ export interface Wakeup {
   notify(): void;
 }
 
-/** Creates a wakeup with no sleepers. */
-export function createWakeup(): Wakeup {
-  let waiters: (() => void)[] = [];
+/** Creates a wakeup with no sleepers, timed by `clock`. */
+export function createWakeup(clock: Clock): Wakeup {
+  let waiters: AbortController[] = [];
   return {
-    wait(ms: number): Promise<void> {
-      return new Promise((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((waiter) => waiter !== done);
-          resolve();
-        }, ms);
-        waiters.push(done);
-      });
+    async wait(ms: number): Promise<void> {
+      const waiter = new AbortController();
+      waiters.push(waiter);
+      await clock.sleep(ms, waiter.signal);
+      waiters = waiters.filter((other) => other !== waiter);
     },
     notify(): void {
       const woken = waiters;
       waiters = [];
-      woken.forEach((wake) => wake());
+      woken.forEach((waiter) => waiter.abort());
     },
   };
 }

@@ -9,9 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { createKafka, ensureTopics, toKafkaBuffer } from "@activity/shared/kafka";
-import { MAX_STORED_PAYLOAD_BYTES } from "../consumer/store.ts";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
+import { toKafkaBuffer } from "@activity/shared/kafka";
+import { MAX_STORED_PAYLOAD_BYTES } from "../consumer/flush_statement.ts";
 import {
   committedMessages,
   eventMessages,
@@ -19,7 +18,7 @@ import {
   seededEvents,
   waitUntil,
 } from "../testing/pipeline_events.ts";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
+import { startConsumerRun } from "../testing/consumer_run.ts";
 import { type BadInput, badInputCatalogue } from "../testing/bad_input_catalogue.ts";
 import {
   assertCountsExact,
@@ -27,7 +26,7 @@ import {
   readTopicBack,
   topicMessageCount,
 } from "../testing/fault_topic.ts";
-import { explained, faultConsumerFlags, freePort, httpGet } from "../testing/fault_processes.ts";
+import { httpGet } from "../testing/fault_processes.ts";
 import { printFigures } from "../testing/fault_figures.ts";
 
 const ROUNDS = 2;
@@ -47,30 +46,12 @@ interface Published {
 
 Deno.test("every kind of bad input, published raw between valid events, is counted or stored with its reason and original bytes, and dead-lettered; the consumer never stops and the valid events are counted exactly", async () => {
   const started = performance.now();
-  const { brokers } = await testServices();
-  await using db = await createTestDatabase("bad_input");
-  const topic = uniqueName("bad_input");
-  const dlqTopic = `${topic}.dlq`;
-  const group = uniqueName("bad_input_group");
-  const kafka = createKafka({ brokers, clientId: "bad-input-test" });
-  await ensureTopics(kafka, [{ topic, partitions: 3 }]);
+  await using run = await startConsumerRun({ name: "bad_input", partitions: 3 });
+  const { brokers, kafka, db, topic, dlqTopic, group, consumer, metricsPort } = run;
   const nowMs = Date.now();
   const catalogue = badInputCatalogue(nowMs);
   const atIso = new Date(nowMs - 60_000).toISOString();
   const valid = seededEvents({ count: ROUNDS * catalogue.length * VALID_BETWEEN, seed: 36 });
-
-  // The consumer is already running: bad input arrives in a live stream, not a backlog.
-  const metricsPort = freePort();
-  await using consumer = spawnConsumerProcess(faultConsumerFlags({
-    brokers: brokers.join(","),
-    topic,
-    group,
-    "database-url": db.url,
-    "dlq-topic": dlqTopic,
-    "metrics-port": metricsPort,
-  }));
-  let exited = false;
-  consumer.finished.then(() => exited = true);
 
   const published: Published[] = [];
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -106,13 +87,8 @@ Deno.test("every kind of bad input, published raw between valid events, is count
   }
   const total = await topicMessageCount(kafka, topic);
   assert.equal(total, valid.length + published.length);
-  await explained(
-    consumer,
-    waitUntil("every message is committed", async () => {
-      return await committedMessages(db.sql, group, topic) >= total;
-    }, { timeoutMs: 60_000 }),
-  );
-  assert.equal(exited, false, "the consumer stopped");
+  await run.committed(total);
+  assert.equal(run.exited(), false, "the consumer stopped");
 
   // Rejected ones: one row each, with the expected reason and the original bytes (bounded).
   const rejected = published.filter((entry) => entry.input.expected !== "accepted");

@@ -3,6 +3,7 @@ import postgres from "postgres";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import { aggregateBatch, migrate, planFlush } from "../consumer/mod.ts";
 import { openStore } from "../consumer/store.ts";
+import { claimTopic } from "../consumer/topic_owner.ts";
 import type { PartitionRange } from "../consumer/offset_fence.ts";
 import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
 import {
@@ -17,8 +18,13 @@ import {
 } from "../testing/pipeline_events.ts";
 import { startTestConsumer, testConsumerConfig } from "../testing/consumer_fixture.ts";
 
+const NO_DEAD_LETTERS = { deadLetters: [] };
+
 /** A flush plan for `events` covering `ranges`, built by the consumer's own pure code. */
-function planFor(events: ReturnType<typeof seededEvents>, ranges: PartitionRange[]) {
+function planFor(
+  events: ReturnType<typeof seededEvents>,
+  ranges: Omit<PartitionRange, "gaps">[],
+) {
   const messages = eventMessages(events).map((message, i) => ({
     offset: String(i),
     timestamp: String(Date.now()),
@@ -28,7 +34,11 @@ function planFor(events: ReturnType<typeof seededEvents>, ranges: PartitionRange
   const aggregate = aggregateBatch({ topic: "t", partition: 0, messages }, {
     decode: { nowMs: Date.now() },
   });
-  return planFlush(aggregate, ranges, { group: "g", topic: "t" });
+  return planFlush(aggregate, ranges.map((range) => ({ ...range, gaps: [] })), {
+    group: "g",
+    topic: "t",
+    topicId: null,
+  });
 }
 
 async function snapshot(sql: postgres.Sql) {
@@ -46,11 +56,15 @@ Deno.test("a flush whose stored offsets moved on (a zombie's) is refused and cha
   await migrate(db.url);
   const store = openStore(db.url);
   try {
+    await claimTopic(store.sql, { topic: "t", group: "g", takeOverFrom: "" });
     const events = seededEvents({ count: 500, seed: 3 });
-    const first = await store.commitFlush(planFor(events, [
-      { partition: 0, expected: null, next: "500", highWatermark: "900" },
-      { partition: 1, expected: null, next: "10", highWatermark: "10" },
-    ]));
+    const first = await store.commitFlush(
+      planFor(events, [
+        { partition: 0, expected: null, next: "500", highWatermark: "900" },
+        { partition: 1, expected: null, next: "10", highWatermark: "10" },
+      ]),
+      NO_DEAD_LETTERS,
+    );
     assert.equal(first.kind, "committed");
     const before = await snapshot(db.sql);
     assert.deepEqual(before, { summary: 500, daily: 500, ingest: 500, offsets: "0=500,1=10" });
@@ -67,14 +81,17 @@ Deno.test("a flush whose stored offsets moved on (a zombie's) is refused and cha
         ],
       ]
     ) {
-      const outcome = await store.commitFlush(planFor(events, ranges));
+      const outcome = await store.commitFlush(planFor(events, ranges), NO_DEAD_LETTERS);
       assert.deepEqual(outcome, { kind: "fenced", partitions: [0] });
       assert.deepEqual(await snapshot(db.sql), before);
     }
 
-    const next = await store.commitFlush(planFor(events.slice(0, 100), [
-      { partition: 0, expected: "500", next: "600", highWatermark: "900" },
-    ]));
+    const next = await store.commitFlush(
+      planFor(events.slice(0, 100), [
+        { partition: 0, expected: "500", next: "600", highWatermark: "900" },
+      ]),
+      NO_DEAD_LETTERS,
+    );
     assert.equal(next.kind, "committed");
     assert.deepEqual(await snapshot(db.sql), {
       summary: 600,
@@ -82,6 +99,17 @@ Deno.test("a flush whose stored offsets moved on (a zombie's) is refused and cha
       ingest: 600,
       offsets: "0=600,1=10",
     });
+
+    // Handed over to another group: a flush of the old group is refused, whatever its offsets.
+    await claimTopic(store.sql, { topic: "t", group: "g2", takeOverFrom: "g" });
+    const late = await store.commitFlush(
+      planFor(events.slice(0, 10), [
+        { partition: 2, expected: null, next: "10", highWatermark: "10" },
+      ]),
+      NO_DEAD_LETTERS,
+    );
+    assert.deepEqual(late, { kind: "not_owner", owner: "g2" });
+    assert.equal((await snapshot(db.sql)).summary, 600);
   } finally {
     await store.close();
   }

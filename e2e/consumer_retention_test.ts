@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { DAY_MS, encode, MINUTE_MS } from "@activity/shared";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import { migrate } from "../consumer/mod.ts";
 import { deleteExpired, retentionTargets } from "../consumer/maintenance.ts";
 import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
-import { waitUntil } from "../testing/pipeline_events.ts";
+import { publishRaw, waitUntil } from "../testing/pipeline_events.ts";
+import { printFigures } from "../testing/fault_figures.ts";
 import { startTestConsumer, testConsumerConfig } from "../testing/consumer_fixture.ts";
 
 /** Rows 40 days old and 1 hour old in the per-minute tables, the rollups and rejected_events. */
@@ -41,7 +43,7 @@ Deno.test("retention deletes per-minute rows and rejections past the window in s
   const deleted = await deleteExpired(
     db.sql,
     retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 }),
-    { batchSize: 7 },
+    { nowMs: Date.now(), batchSize: 7 },
   );
   assert.equal(deleted.get("user_event_summary"), 30);
   assert.equal(deleted.get("rejected_events"), 25);
@@ -51,7 +53,9 @@ Deno.test("retention deletes per-minute rows and rejections past the window in s
     type_minute: 1,
     rejected: 25,
   });
-  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 35 }));
+  await deleteExpired(db.sql, retentionTargets({ retentionDays: 30, rollupRetentionDays: 35 }), {
+    nowMs: Date.now(),
+  });
   assert.deepEqual(await rowCounts(db.sql), {
     summary: 30,
     hourly: 30,
@@ -96,4 +100,90 @@ Deno.test("a running consumer applies retention and samples table sizes in the b
     type_minute: 1,
     rejected: 25,
   });
+});
+
+/** A canonical event of `user` at `ms`, as a raw message. */
+function eventAt(user: string, ms: number) {
+  return {
+    key: user,
+    value: encode({
+      version: 1,
+      event_id: crypto.randomUUID(),
+      user_id: user,
+      session_id: "s_retention",
+      event_type: "click",
+      occurred_at: new Date(ms).toISOString(),
+      page: "/",
+    }),
+  };
+}
+
+Deno.test("retention and late events follow one rule: a minute is gone once its end is past the cutoff, and never comes back partial", async () => {
+  const { brokers } = await testServices();
+  await using db = await createTestDatabase("consumer_retention_rule");
+  await migrate(db.url);
+  const kafka = createKafka({ brokers, clientId: "retention-rule-test" });
+  const topic = uniqueName("retention_rule");
+  await ensureTopics(kafka, [{ topic, partitions: 1 }]);
+  const cutoff = Date.now() - DAY_MS; // --retention-days 1
+  const minuteStart = (ms: number) => ms - (ms % MINUTE_MS);
+  // A minute ending 10 s before the cutoff is gone; one ending 40 s after it is kept.
+  const goneMinute = minuteStart(cutoff - 10_000 - MINUTE_MS + 1);
+  const keptMinute = minuteStart(cutoff + 40_000 - 1);
+  assert.ok(goneMinute + MINUTE_MS <= cutoff && keptMinute + MINUTE_MS > cutoff + 30_000);
+  await db
+    .sql`INSERT INTO user_event_summary (user_id, event_minute, event_type, event_hour, event_count)
+    VALUES ('seeded', ${new Date(goneMinute - 3 * 3_600_000)}, 'click',
+      date_trunc('hour', ${new Date(goneMinute - 3 * 3_600_000)}::timestamptz, 'UTC'), 1)`;
+  const consumer = startTestConsumer(
+    testConsumerConfig({
+      brokers: brokers.join(","),
+      topic,
+      group: uniqueName("retention_rule_group"),
+      "database-url": db.url,
+      "dlq-topic": `${topic}.dlq`,
+      "retention-days": 1,
+    }),
+    "consumer",
+    { maintenanceIntervalMs: 3_600_000 },
+  );
+  try {
+    await publishRaw(kafka, topic, [
+      eventAt("late", goneMinute + MINUTE_MS - 1), // the last millisecond of a gone minute
+      eventAt("late", keptMinute), // the first millisecond of a kept minute
+      eventAt("now", Date.now()),
+    ]);
+    await waitUntil("all three are committed", async () => {
+      const [row] = await db.sql`SELECT coalesce(sum(events_accepted + events_rejected), 0)::int
+        AS n FROM ingest_minute`;
+      return row.n === 3;
+    }, { timeoutMs: 30_000 });
+    const [rejected] = await db.sql`SELECT reason, detail FROM rejected_events`;
+    assert.equal(rejected.reason, "expired_timestamp");
+    assert.match(rejected.detail, /in a minute that ended more than 1 days ago/);
+    // Retention run by a consumer whose clock is 30 minutes ahead (skew within the grace):
+    const deleted = await deleteExpired(
+      db.sql,
+      retentionTargets({ retentionDays: 1, rollupRetentionDays: 0 }),
+      { nowMs: Date.now() + 30 * MINUTE_MS },
+    );
+    assert.equal(deleted.get("user_event_summary"), 1, "only the seeded minute, long gone");
+    // A late event into the kept minute still adds to the minute's whole count.
+    await publishRaw(kafka, topic, [eventAt("late", keptMinute + 1)]);
+    await waitUntil("the fourth is committed", async () => {
+      const [row] = await db.sql`SELECT coalesce(sum(event_count), 0)::int AS n
+        FROM user_event_summary WHERE event_minute = ${new Date(keptMinute)}`;
+      return row.n === 2;
+    }, { timeoutMs: 30_000 });
+    const minutes = await db.sql`SELECT event_minute FROM user_event_summary
+      WHERE event_minute + interval '1 minute' <= ${new Date(cutoff)}`;
+    assert.deepEqual(minutes.length, 0, "no minute that ended before the cutoff exists");
+    printFigures("retention_rule", {
+      gone_minute_end_before_cutoff_s: (cutoff - goneMinute - MINUTE_MS) / 1000,
+      kept_minute_end_after_cutoff_s: Math.round((keptMinute + MINUTE_MS - cutoff) / 1000),
+      retention_skew_tolerated_min: 30,
+    });
+  } finally {
+    await consumer.stop();
+  }
 });

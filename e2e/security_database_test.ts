@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import postgres from "postgres";
 import { createKafka, ensureTopics, toKafkaBuffer } from "@activity/shared/kafka";
-import { MAX_STORED_PAYLOAD_BYTES } from "../consumer/store.ts";
+import { MAX_STORED_PAYLOAD_BYTES } from "../consumer/flush_statement.ts";
 import { databaseUrlWithName, testServices, uniqueName } from "../testing/services.ts";
 import {
   committedMessages,

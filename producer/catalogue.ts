@@ -132,13 +132,13 @@ export function nextPage(current: number, random: Random): number {
   return NEXT[current].pick(random);
 }
 
-/** A weighted choice among precomputed `,"properties":{...}` fragments. */
+/** A weighted choice among precomputed `properties` objects, as JSON text. */
 class FragmentTable {
   readonly #fragments: readonly string[];
   readonly #cumulative: readonly number[];
 
   constructor(key: string, values: readonly [string | number, number][]) {
-    this.#fragments = values.map(([value]) => `,"properties":${JSON.stringify({ [key]: value })}`);
+    this.#fragments = values.map(([value]) => JSON.stringify({ [key]: value }));
     const total = values.reduce((sum, [, weight]) => sum + weight, 0);
     let running = 0;
     this.#cumulative = values.map(([, weight]) => (running += weight) / total);
@@ -160,7 +160,7 @@ const LANDING_REFERRER = new FragmentTable("referrer", [
   ["email", 10],
   ["ads", 5],
 ]);
-const INTERNAL_REFERRER = `,"properties":{"referrer":"internal"}`;
+const INTERNAL_REFERRER = `{"referrer":"internal"}`;
 const SCROLL_DEPTH = new FragmentTable("depth", [[25, 40], [50, 30], [75, 20], [100, 10]]);
 const CLICK_TARGET = new FragmentTable("target", [
   ["link", 40],
@@ -170,8 +170,8 @@ const CLICK_TARGET = new FragmentTable("target", [
   ["add_to_cart", 10],
 ]);
 
-/** The `,"properties":{...}` JSON fragment of an event, or "" for types without properties. */
-export function propertiesFragment(
+/** The JSON text of an event's `properties`, or "" for types without properties. */
+export function propertiesJson(
   eventType: string,
   landing: boolean,
   random: Random,

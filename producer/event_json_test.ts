@@ -1,43 +1,69 @@
 import assert from "node:assert/strict";
-import { type ActivityEvent, encode } from "@activity/shared";
-import { createIsoFormatter, eventJson, eventJsonWith, type EventParts } from "./event_json.ts";
+import { type ActivityEvent, encode, EVENT_FIELDS, isRequired } from "@activity/shared";
+import {
+  createIsoFormatter,
+  eventJson,
+  eventJsonWith,
+  type EventParts,
+  eventParts,
+  PART,
+  withParts,
+} from "./event_json.ts";
+import { COMPLETE_EVENT } from "../testing/event_samples.ts";
 
-const PARTS: EventParts = {
-  eventId: "0f8fad5b-d9cb-469f-a165-70867728950e",
-  userId: "user_17",
-  sessionId: "s_00ff00ff00ff00ff",
-  eventType: "scroll",
-  occurredAt: "2026-06-01T11:59:00.250Z",
-  page: "/products/3",
-  properties: `,"properties":{"depth":50}`,
-};
+const FULL = COMPLETE_EVENT;
 
-function asEvent(parts: EventParts, properties?: ActivityEvent["properties"]): ActivityEvent {
-  return {
-    version: 1,
-    event_id: parts.eventId,
-    user_id: parts.userId,
-    session_id: parts.sessionId,
-    event_type: parts.eventType,
-    occurred_at: parts.occurredAt,
-    page: parts.page,
-    ...(properties ? { properties } : {}),
-  };
+/** The parts of an event, made without the writer's own field descriptions. */
+function partsOf(event: ActivityEvent): EventParts {
+  const parts = eventParts({});
+  for (const [name, value] of Object.entries(event)) {
+    parts[PART[name as keyof typeof PART]] = typeof value === "string"
+      ? value
+      : JSON.stringify(value);
+  }
+  return parts;
 }
 
-Deno.test("the event JSON is byte for byte what the shared encode writes", () => {
-  const text = new TextEncoder().encode(eventJson(PARTS));
-  assert.deepEqual(text, encode(asEvent(PARTS, { depth: 50 })));
-  const bare = { ...PARTS, properties: "" };
-  assert.deepEqual(new TextEncoder().encode(eventJson(bare)), encode(asEvent(bare)));
+function written(event: ActivityEvent): Uint8Array {
+  return new TextEncoder().encode(eventJson(partsOf(event)));
+}
+
+Deno.test("the sample event holds every field of the schema", () => {
+  assert.deepEqual(Object.keys(FULL), EVENT_FIELDS.map((spec) => spec.name));
+});
+
+Deno.test("the event JSON is byte for byte what the shared encode writes, with every field of the schema", () => {
+  assert.deepEqual(written(FULL), encode(FULL));
+});
+
+Deno.test("each optional field left out is left out of the JSON as encode leaves it out", () => {
+  const optional = EVENT_FIELDS.filter((spec) => !isRequired(spec)).map((spec) => spec.name);
+  assert.ok(optional.length > 0);
+  for (const name of optional) {
+    const { [name]: _, ...without } = FULL;
+    assert.deepEqual(written(without as ActivityEvent), encode(without as ActivityEvent), name);
+  }
+});
+
+Deno.test("named parts and replacements land on their fields", () => {
+  const parts = partsOf(FULL);
+  assert.deepEqual(eventParts({ user_id: "u" })[PART.user_id], "u");
+  assert.equal(eventParts({})[PART.version], "1");
+  const changed = withParts(parts, { event_type: "scroll" });
+  assert.equal(JSON.parse(eventJson(changed)).event_type, "scroll");
+  assert.equal(parts[PART.event_type], "click", "the original parts are unchanged");
 });
 
 Deno.test("version and event_id can be replaced by raw JSON values", () => {
-  const parsed = JSON.parse(eventJsonWith(PARTS, { version: "2", eventId: "12345" }));
+  const parts = partsOf(FULL);
+  const parsed = JSON.parse(eventJsonWith(parts, { version: "2", event_id: "12345" }));
   assert.equal(parsed.version, 2);
   assert.equal(parsed.event_id, 12345);
-  assert.equal(parsed.user_id, "user_17");
-  assert.deepEqual(JSON.parse(eventJsonWith(PARTS, {})), JSON.parse(eventJson(PARTS)));
+  assert.equal(parsed.user_id, "user_42");
+  assert.deepEqual(parsed.properties, FULL.properties);
+  assert.equal(eventJsonWith(parts, {}), eventJson(parts));
+  const bare = withParts(parts, { properties: "" });
+  assert.equal(eventJsonWith(bare, {}), eventJson(bare));
 });
 
 Deno.test("the ISO formatter equals toISOString, across minutes, hours, days and years", () => {

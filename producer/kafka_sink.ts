@@ -5,22 +5,19 @@
  * retries transient errors with exponential backoff, and a batch that still
  * fails rejects, so nothing is counted as sent without an acknowledgement.
  */
-// First, so that the KafkaJS speedups are in place before KafkaJS loads.
-import "./kafkajs_preload.ts";
 import { Buffer } from "node:buffer";
-import process from "node:process";
-import { Partitioners, type Producer } from "kafkajs";
+// Types only: KafkaJS itself is loaded in `connect`, after the speedups (see there).
+import type { Partitioners, Producer } from "kafkajs";
 import type { Logger, ReplicationRequest } from "@activity/shared";
-import {
-  createKafka,
-  ensureTopics,
-  liveBrokers,
-  toKafkaBuffer,
-  topicEndOffsets,
-} from "@activity/shared/kafka";
 import type { OutgoingBatch } from "./batch.ts";
-import { installKafkaJsSpeedups, type KafkaJsSpeedups } from "./kafkajs_speedups.ts";
+import {
+  describeSpeedups,
+  installKafkaJsSpeedups,
+  type KafkaJsSpeedups,
+} from "./kafkajs_speedups.ts";
 import type { MessageSink } from "./publisher.ts";
+
+export { describeSpeedups, type KafkaJsSpeedups } from "./kafkajs_speedups.ts";
 
 /** Requests in flight without idempotence (with it, KafkaJS needs exactly one). */
 export const NON_IDEMPOTENT_IN_FLIGHT = 4;
@@ -48,7 +45,7 @@ export interface KafkaSink extends MessageSink, AsyncDisposable {
   readonly maxInFlight: number;
   /** Partitions of the topic as found or created. */
   readonly partitions: number;
-  /** The KafkaJS speedups in effect (all, unless KafkaJS was loaded before this module). */
+  /** The KafkaJS speedups in effect, and why any is not. */
   readonly speedups: KafkaJsSpeedups;
   /** Disconnects (after in-flight batches are settled). */
   close(): Promise<void>;
@@ -78,8 +75,14 @@ export async function openKafkaSink(options: KafkaSinkOptions): Promise<KafkaSin
 }
 
 async function connect(options: KafkaSinkOptions): Promise<KafkaSink> {
+  // The speedups first, then KafkaJS: a KafkaJS module already loaded cannot be swapped any more,
+  // so nothing here may load KafkaJS before this line (no static import of it in this file).
   const speedups = installKafkaJsSpeedups();
-  routeProcessWarnings(options.log);
+  reportSpeedups(options.log, speedups);
+  const kafkajs = await import("kafkajs");
+  const { createKafka, ensureTopics, liveBrokers, toKafkaBuffer, topicEndOffsets } = await import(
+    "@activity/shared/kafka"
+  );
   const kafka = createKafka({
     brokers: options.brokers,
     clientId: "activity-producer",
@@ -98,13 +101,15 @@ async function connect(options: KafkaSinkOptions): Promise<KafkaSink> {
     });
   }
   // See `partitionWise`: on a cluster, one KafkaJS send per partition.
-  const byPartition = (await liveBrokers(kafka)).length > 1 ? partitionWise(partitions) : undefined;
+  const byPartition = (await liveBrokers(kafka)).length > 1
+    ? partitionWise(partitions, kafkajs.Partitioners)
+    : undefined;
   const maxInFlight = options.idempotent ? 1 : NON_IDEMPOTENT_IN_FLIGHT;
   const producer: Producer = kafka.producer({
     idempotent: options.idempotent,
     maxInFlightRequests: maxInFlight,
     allowAutoTopicCreation: false,
-    createPartitioner: memoizedDefaultPartitioner,
+    createPartitioner: () => memoizedDefaultPartitioner(kafkajs.Partitioners),
     retry: { retries: SEND_RETRIES },
   });
   await producer.connect();
@@ -151,8 +156,11 @@ export type KeyedMessage = { key: Buffer | string; value: Buffer; partition?: nu
  * are recreated it resends acknowledged parts with new sequence numbers (duplicates despite
  * idempotence). A send for one partition goes to one leader per attempt, so neither can happen.
  */
-export function partitionWise(partitions: number): (messages: KeyedMessage[]) => KeyedMessage[][] {
-  const partitioner = memoizedDefaultPartitioner();
+export function partitionWise(
+  partitions: number,
+  partitioners: typeof Partitioners,
+): (messages: KeyedMessage[]) => KeyedMessage[][] {
+  const partitioner = memoizedDefaultPartitioner(partitioners);
   // Keyed messages are placed by the partition count alone (murmur2 of the key).
   const partitionMetadata: PartitionerArgs["partitionMetadata"] = Array.from(
     { length: partitions },
@@ -189,13 +197,24 @@ function createKeyCache(): (key: string) => Buffer | string {
 
 type PartitionerArgs = Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0];
 
+let speedupsReported = false;
+
+/** A warning, once per process, when any KafkaJS speedup is out, naming why. */
+function reportSpeedups(log: Logger, speedups: KafkaJsSpeedups): void {
+  if (speedupsReported || speedups.problems.length === 0) return;
+  speedupsReported = true;
+  log.warn("KafkaJS speedups left out; plain KafkaJS does their work", {
+    kafkajs_speedups: describeSpeedups(speedups),
+  });
+}
+
 /**
  * KafkaJS's default (Java-compatible murmur2) partitioner, remembered per key
  * (the same string or cached Buffer): keys are user ids, repeated, and
  * hashing each message was a measurable share of the producer's time.
  */
-function memoizedDefaultPartitioner() {
-  const partitioner = Partitioners.DefaultPartitioner();
+function memoizedDefaultPartitioner(partitioners: typeof Partitioners) {
+  const partitioner = partitioners.DefaultPartitioner();
   let partitionCount = -1;
   let memo = new Map<string | Buffer, number>();
   return (args: PartitionerArgs): number => {
@@ -215,23 +234,6 @@ function memoizedDefaultPartitioner() {
     }
     return partition;
   };
-}
-
-let warningsRouted = false;
-
-/**
- * Node-style process warnings go to our log instead of raw stderr lines that
- * break JSON logs. KafkaJS arms a timer with a negative delay on every
- * connection (`TimeoutNegativeWarning`, harmless: the delay becomes 1 ms).
- */
-function routeProcessWarnings(log: Logger): void {
-  if (warningsRouted) return;
-  warningsRouted = true;
-  process.removeAllListeners("warning");
-  process.on("warning", (warning: Error) => {
-    if (warning.name === "TimeoutNegativeWarning") log.debug(warning.message);
-    else log.warn(warning.message, { warning: warning.name });
-  });
 }
 
 /** KafkaJS's log lines, with failed send attempts counted and one known warning quieted. */

@@ -19,7 +19,7 @@ Deno.test("a batch is split into one group per partition, each message where Kaf
   const expected = messages.map((message) =>
     kafkaJs({ topic: "t", partitionMetadata, message: { ...message } })
   );
-  const groups = partitionWise(6)(messages);
+  const groups = partitionWise(6, Partitioners)(messages);
   assert.ok(groups.length > 1 && groups.length <= 6);
   let seen = 0;
   for (const group of groups) {

@@ -1,13 +1,17 @@
 /**
  * Faster, byte-identical stand-ins for parts of KafkaJS 2.2.4's producing
  * path (installed by `kafkajs_speedups.ts`). Each keeps KafkaJS's behaviour
- * and hands anything unusual back to KafkaJS's own code.
+ * and hands anything unusual back to KafkaJS's own code. KafkaJS's `Encoder`
+ * is passed in, never imported here: the speedups load KafkaJS's internals
+ * only once they have checked them.
  */
 import { Buffer } from "node:buffer";
 // @ts-types="./kafkajs_encoder.d.ts"
-import Encoder from "kafkajs/src/protocol/encoder.js";
+import type Encoder from "kafkajs/src/protocol/encoder.js";
 
-type EncoderInstance = InstanceType<typeof Encoder>;
+/** KafkaJS's protocol `Encoder` class. */
+export type EncoderClass = typeof Encoder;
+type EncoderInstance = InstanceType<EncoderClass>;
 
 /** An `Encoder` method as stored on its prototype. */
 export type EncoderMethod = (this: EncoderInstance, value: never) => EncoderInstance;
@@ -100,6 +104,7 @@ function append(target: EncoderInstance, source: EncoderInstance): void {
 
 /** A faster `Encoder.sizeOfVarLong`. */
 export function fastSizeOfVarLong(
+  Encoder: EncoderClass,
   original: (value: unknown) => number,
 ): (value: unknown) => number {
   return (value) => isSmallInteger(value) ? Encoder.sizeOfVarInt(value) : original(value);
@@ -145,6 +150,7 @@ export interface RecordArgs {
  * Records with headers go to `original`.
  */
 export function fastRecord(
+  Encoder: EncoderClass,
   original: (args: RecordArgs) => EncoderInstance,
 ): (args: RecordArgs) => EncoderInstance {
   return (args) => {

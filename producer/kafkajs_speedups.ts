@@ -4,146 +4,130 @@
  * - protocol `Encoder` methods: every varint allocated a `Buffer` from a
  *   temporary array, every varlong went through `Long` objects, every record
  *   was copied through a fresh `slice`, buffers grew zero-filled and bytes
- *   were copied with `Buffer#copy` (70 k → 150 k messages/s alone);
+ *   were copied with `Buffer#copy`;
  * - `groupMessagesPerPartition`, which copies a partition's array for every
  *   message (quadratic in the batch size);
  * - the record-batch CRC-32C, computed a byte at a time;
  * - `Record`, which zero-fills a 512-byte buffer per message.
  * The last three are whole modules, swapped in the module cache, which works
- * only before KafkaJS loads them: `kafkajs_preload.ts` runs first for that.
- * KafkaJS is unmaintained and pinned, so these internals will not move; the
- * tests prove the output unchanged. Part of the producer's Kafka edge.
+ * only before KafkaJS loads the module that requires each; the producer's
+ * Kafka edge therefore loads KafkaJS only after installing (a module loaded
+ * earlier by anyone else keeps its speedup out, and says so).
+ *
+ * Fails closed: `checkKafkaJs` runs first, and on any difference (another
+ * version, a missing or reshaped method, module or field, other bytes on
+ * sample input) nothing is installed and KafkaJS runs as it is.
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-// @ts-types="./kafkajs_encoder.d.ts"
-import Encoder from "kafkajs/src/protocol/encoder.js";
-import { crc32c } from "./crc32c.ts";
 import {
-  type EncoderMethod,
-  fastEncoderMethods,
-  fastRecord,
-  fastSizeOfVarLong,
-  groupMessagesPerPartition,
-  type RecordArgs,
-  type ReplacedMethods,
-} from "./kafkajs_fast_parts.ts";
+  checkKafkaJs,
+  type KafkaJsModules,
+  type KafkaJsParts,
+  type SwapName,
+  SWAPS,
+} from "./kafkajs_check.ts";
 
-const prototype = Encoder.prototype as unknown as Record<string, EncoderMethod>;
-const statics = Encoder as unknown as { sizeOfVarLong(value: unknown): number };
+export { type KafkaJsModules, type KafkaJsParts, PINNED_KAFKAJS_VERSION } from "./kafkajs_check.ts";
 
-const ORIGINAL_METHODS: ReplacedMethods = {
-  ensureAvailable: prototype.ensureAvailable,
-  writeBufferInternal: prototype.writeBufferInternal,
-  writeUVarInt: prototype.writeUVarInt,
-  writeVarLong: prototype.writeVarLong,
-  writeEncoder: prototype.writeEncoder,
-  writeEncoderArray: prototype.writeEncoderArray,
-};
-const ORIGINAL_SIZE_OF_VAR_LONG = statics.sizeOfVarLong;
-const FAST_METHODS = fastEncoderMethods(ORIGINAL_METHODS);
-const FAST_SIZE_OF_VAR_LONG = fastSizeOfVarLong(ORIGINAL_SIZE_OF_VAR_LONG);
+/** The speedups, each in effect as a whole or not at all. */
+export const SPEEDUP_NAMES = ["encoder", "crc32c", "grouping", "record"] as const;
 
-const require = createRequire(import.meta.url);
+/** One of the speedups. */
+export type SpeedupName = typeof SPEEDUP_NAMES[number];
 
-/**
- * The file of a KafkaJS module, as its module cache names it. Resolved by
- * Deno rather than `require.resolve`, which probes folders (and so needs read
- * permissions the producer does not have).
- */
-function modulePath(specifier: string): string {
-  return fileURLToPath(import.meta.resolve(specifier));
+/** Which speedups are in effect, and why any other is not. */
+export interface KafkaJsSpeedups {
+  readonly installed: Readonly<Record<SpeedupName, boolean>>;
+  /** One sentence per reason a speedup is out; empty when all are in effect. */
+  readonly problems: readonly string[];
 }
 
-/** KafkaJS modules swapped whole, and the one module that loads each (too late once it has). */
-const SWAPS = {
-  crc32c: {
-    module: "kafkajs/src/protocol/recordBatch/crc32C/crc32C.js",
-    loadedBy: "kafkajs/src/protocol/recordBatch/crc32C/index.js",
-  },
-  grouping: {
-    module: "kafkajs/src/producer/groupMessagesPerPartition.js",
-    loadedBy: "kafkajs/src/producer/sendMessages.js",
-  },
-  record: {
-    module: "kafkajs/src/protocol/recordBatch/record/v0/index.js",
-    loadedBy: "kafkajs/src/protocol/requests/produce/v3/request.js",
-  },
-} as const;
-
-type SwapName = keyof typeof SWAPS;
-
-function loadOriginal(name: SwapName): unknown {
-  try {
-    return require(modulePath(SWAPS[name].module));
-  } catch {
-    // Another KafkaJS layout (a bundle, another version): nothing is swapped then.
-    return undefined;
-  }
-}
-
-// KafkaJS's own functions, read before this module swaps anything.
-const ORIGINALS = {
-  crc32c: loadOriginal("crc32c") as (bytes: Uint8Array) => number,
-  groupMessagesPerPartition: loadOriginal("grouping") as typeof groupMessagesPerPartition,
-  record: loadOriginal("record") as (args: RecordArgs) => InstanceType<typeof Encoder>,
+const NONE: Readonly<Record<SpeedupName, boolean>> = {
+  encoder: false,
+  crc32c: false,
+  grouping: false,
+  record: false,
 };
 
-const REPLACEMENTS: Record<SwapName, unknown> = {
-  crc32c,
-  grouping: groupMessagesPerPartition,
-  record: ORIGINALS.record ? fastRecord(ORIGINALS.record) : undefined,
-};
-
-/** Which speedups are in effect. */
-export type KafkaJsSpeedups = { readonly encoder: boolean } & Readonly<Record<SwapName, boolean>>;
-
-const swapped: Record<SwapName, boolean> = { crc32c: false, grouping: false, record: false };
-
-function swap(name: SwapName): boolean {
-  if (swapped[name]) return true;
-  const replacement = REPLACEMENTS[name];
-  if (replacement === undefined) return false;
-  try {
-    const cache = require.cache as Record<string, { exports: unknown } | undefined>;
-    if (cache[modulePath(SWAPS[name].loadedBy)]) return false;
-    const entry = cache[modulePath(SWAPS[name].module)];
-    if (!entry) return false;
-    entry.exports = replacement;
-    swapped[name] = true;
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Installs every speedup still possible (idempotent; affects every KafkaJS
- * client in the process) and says which are in effect.
- */
-export function installKafkaJsSpeedups(): KafkaJsSpeedups {
-  Object.assign(prototype, FAST_METHODS);
-  statics.sizeOfVarLong = FAST_SIZE_OF_VAR_LONG;
+/** KafkaJS as this process loads it: its module cache, through Node's `require`. */
+export function nodeKafkaJsModules(): KafkaJsModules {
+  const require = createRequire(import.meta.url);
+  // Resolved by Deno rather than `require.resolve`, which probes folders (and so needs read
+  // permissions the producer does not have).
+  const file = (path: string) => fileURLToPath(import.meta.resolve(`kafkajs/${path}`));
+  const cache = () => require.cache as Record<string, { exports: unknown } | undefined>;
   return {
-    encoder: true,
-    crc32c: swap("crc32c"),
-    grouping: swap("grouping"),
-    record: swap("record"),
+    version: () => (require(file("package.json")) as { version?: string }).version,
+    load: (path) => require(file(path)),
+    isLoaded: (path) => cache()[file(path)] !== undefined,
+    replace(path, exports) {
+      const entry = cache()[file(path)];
+      if (!entry) throw new Error(`kafkajs/${path} is not loaded`);
+      entry.exports = exports;
+    },
   };
 }
 
-/** Restores KafkaJS's own encoder methods (for tests that compare; swapped modules stay). */
-export function uninstallKafkaJsSpeedups(): void {
-  Object.assign(prototype, ORIGINAL_METHODS);
-  statics.sizeOfVarLong = ORIGINAL_SIZE_OF_VAR_LONG;
+interface Outcome {
+  readonly state: KafkaJsSpeedups;
+  /** KafkaJS's own parts and their stand-ins, when the check passed. */
+  readonly parts?: KafkaJsParts;
 }
 
-/** Whether the faster encoder methods are installed. */
-export function kafkaJsSpeedupsInstalled(): boolean {
-  return prototype.writeUVarInt === FAST_METHODS.writeUVarInt;
+let real: Outcome | undefined;
+
+/**
+ * Checks KafkaJS and installs every speedup that passed, once per process
+ * (later calls report the same state). With `modules` (tests), checks and
+ * installs into those instead, every call.
+ */
+export function installKafkaJsSpeedups(modules?: KafkaJsModules): KafkaJsSpeedups {
+  if (modules) return install(modules).state;
+  real ??= install(nodeKafkaJsModules());
+  return real.state;
 }
 
-/** KafkaJS's own versions of the swapped modules, for tests that compare. */
-export function kafkaJsOriginals(): typeof ORIGINALS {
-  return ORIGINALS;
+/**
+ * KafkaJS's own parts (as found before anything was replaced) and their
+ * stand-ins, once `installKafkaJsSpeedups()` has run with KafkaJS as this
+ * process loads it; undefined when the check failed. For tests that compare.
+ */
+export function kafkaJsParts(): KafkaJsParts | undefined {
+  return real?.parts;
+}
+
+function install(modules: KafkaJsModules): Outcome {
+  const check = checkKafkaJs(modules);
+  if (!check.ok) return { state: { installed: NONE, problems: check.problems } };
+  const { parts } = check;
+  const installed: Record<SpeedupName, boolean> = { ...NONE };
+  const problems: string[] = [];
+  for (const [name, swap] of Object.entries(SWAPS) as [SwapName, typeof SWAPS[SwapName]][]) {
+    if (modules.isLoaded(swap.loadedBy)) {
+      problems.push(
+        `${name}: kafkajs/${swap.loadedBy} was loaded before the speedups, so it keeps ` +
+          `KafkaJS's own ${swap.module} (let producer/kafka_sink.ts load KafkaJS)`,
+      );
+      continue;
+    }
+    try {
+      modules.replace(swap.module, parts.replacements[name]);
+      installed[name] = true;
+    } catch (error) {
+      problems.push(`${name}: kafkajs/${swap.module} could not be swapped: ${String(error)}`);
+    }
+  }
+  Object.assign(parts.Encoder.prototype, parts.fastMethods);
+  parts.Encoder.sizeOfVarLong = parts.fastSizeOfVarLong;
+  installed.encoder = true;
+  return { parts, state: { installed, problems } };
+}
+
+/** The speedups in a few words for a log line: "all", "none: ..." or "all but x: ...". */
+export function describeSpeedups(speedups: KafkaJsSpeedups): string {
+  const off = SPEEDUP_NAMES.filter((name) => !speedups.installed[name]);
+  const why = speedups.problems.length > 0 ? `: ${speedups.problems.join("; ")}` : "";
+  if (off.length === 0) return "all";
+  return off.length === SPEEDUP_NAMES.length ? `none${why}` : `all but ${off.join(", ")}${why}`;
 }

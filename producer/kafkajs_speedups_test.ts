@@ -7,10 +7,11 @@ import produceV3 from "kafkajs/src/protocol/requests/produce/v3/request.js";
 import { crc32c } from "./crc32c.ts";
 import { fastRecord, groupMessagesPerPartition } from "./kafkajs_fast_parts.ts";
 import {
+  describeSpeedups,
   installKafkaJsSpeedups,
-  kafkaJsOriginals,
-  kafkaJsSpeedupsInstalled,
-  uninstallKafkaJsSpeedups,
+  type KafkaJsParts,
+  kafkaJsParts,
+  type KafkaJsSpeedups,
 } from "./kafkajs_speedups.ts";
 
 const NUMBERS = [
@@ -48,18 +49,31 @@ const LONGS = [
   "-99999999999",
 ];
 
+/** KafkaJS's parts in this process, with the speedups installed (the check passes here). */
+function parts(): KafkaJsParts {
+  installKafkaJsSpeedups();
+  const found = kafkaJsParts();
+  assert.ok(found, "the speedups' check failed on the pinned KafkaJS");
+  return found;
+}
+
+/** Puts KafkaJS's own encoder methods (`fast` false) or the fast ones on the real `Encoder`. */
+function useEncoder(fast: boolean): void {
+  const { Encoder, methods, fastMethods, sizeOfVarLong, fastSizeOfVarLong } = parts();
+  Object.assign(Encoder.prototype, fast ? fastMethods : methods);
+  Encoder.sizeOfVarLong = fast ? fastSizeOfVarLong : sizeOfVarLong;
+}
+
 /** Runs `fn` with KafkaJS's own encoder, then with the speedups, and returns both results. */
 async function both<T>(fn: () => T | Promise<T>): Promise<[T, T]> {
-  const wasInstalled = kafkaJsSpeedupsInstalled();
   try {
-    uninstallKafkaJsSpeedups();
+    useEncoder(false);
     const original = await fn();
-    installKafkaJsSpeedups();
+    useEncoder(true);
     const fast = await fn();
     return [original, fast];
   } finally {
-    if (wasInstalled) installKafkaJsSpeedups();
-    else uninstallKafkaJsSpeedups();
+    useEncoder(true);
   }
 }
 
@@ -118,7 +132,7 @@ Deno.test("appending encoders gives the same bytes and still refuses what is not
     ];
   });
   assert.deepEqual(b, a);
-  installKafkaJsSpeedups();
+  useEncoder(true);
   assert.throws(() => new Encoder().writeEncoder({} as Encoder), /instance of Encoder/);
   assert.throws(() => new Encoder().writeEncoderArray([{} as Encoder]), /instance of Encoder\[\]/);
 });
@@ -150,17 +164,17 @@ Deno.test("a whole produce request (keys, values, headers, timestamps) encodes t
   assert.deepEqual(b, a);
 });
 
-Deno.test("installing twice and uninstalling are safe", () => {
-  installKafkaJsSpeedups();
-  installKafkaJsSpeedups();
-  assert.equal(kafkaJsSpeedupsInstalled(), true);
-  uninstallKafkaJsSpeedups();
-  assert.equal(kafkaJsSpeedupsInstalled(), false);
+Deno.test("installing again reports the same state and installs nothing twice", () => {
+  const first = installKafkaJsSpeedups();
+  const methods = { ...Encoder.prototype };
+  assert.equal(installKafkaJsSpeedups(), first);
+  assert.deepEqual({ ...Encoder.prototype }, methods);
+  assert.equal(Encoder.prototype.writeUVarInt, parts().fastMethods.writeUVarInt);
   assert.equal(bytes(new Encoder().writeVarInt(300)).length, 2);
 });
 
 Deno.test("the fast CRC-32C has the standard check value and matches KafkaJS's at every length", () => {
-  const original = kafkaJsOriginals().crc32c;
+  const original = parts().originals.crc32c;
   assert.equal(crc32c(new TextEncoder().encode("123456789")), 0xe3069283);
   assert.equal(crc32c(new Uint8Array(0)), original(Buffer.alloc(0)));
   let seed = 1;
@@ -173,7 +187,7 @@ Deno.test("the fast CRC-32C has the standard check value and matches KafkaJS's a
 });
 
 Deno.test("grouping messages per partition gives KafkaJS's groups, in the same order", () => {
-  const original = kafkaJsOriginals().groupMessagesPerPartition;
+  const original = parts().originals.grouping;
   const messages = Array.from(
     { length: 500 },
     (_, i) => ({ key: `user_${i % 37}`, value: String(i) }),
@@ -188,14 +202,16 @@ Deno.test("grouping messages per partition gives KafkaJS's groups, in the same o
   assert.deepEqual(original({ ...args, partitionMetadata: [] }), {});
 });
 
-async function speedupsAfter(firstImport: string): Promise<unknown> {
-  const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+/** The speedups a fresh process gets when it imports `imports` first, then installs them. */
+async function speedupsAfter(imports: readonly string[]): Promise<KafkaJsSpeedups> {
+  const url = (path: string) => new URL(path, import.meta.url).href;
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
-      `const { installKafkaJsSpeedups } = await import(${url("./kafkajs_speedups.ts")});
-       await import(${firstImport});
-       await import(${url("./kafka_sink.ts")});
+      `for (const specifier of ${JSON.stringify(imports)}) await import(specifier);
+       const { installKafkaJsSpeedups } = await import(${
+        JSON.stringify(url("./kafkajs_speedups.ts"))
+      });
        console.log(JSON.stringify(installKafkaJsSpeedups()));`,
     ],
     cwd: new URL("..", import.meta.url).pathname,
@@ -206,22 +222,35 @@ async function speedupsAfter(firstImport: string): Promise<unknown> {
   return JSON.parse(new TextDecoder().decode(stdout));
 }
 
-Deno.test("loading the producer's Kafka edge first puts every speedup in place before KafkaJS", async () => {
+Deno.test("the producer's modules, imported in any order, load no KafkaJS before the sink installs every speedup", async () => {
+  const url = (path: string) => new URL(path, import.meta.url).href;
   const all = { encoder: true, crc32c: true, grouping: true, record: true };
-  assert.deepEqual(await speedupsAfter(JSON.stringify("node:process")), all);
-  // Loaded after KafkaJS, the grouping swap is skipped (and said so); the record and CRC swaps
-  // still work because KafkaJS loads them with the first produce request.
-  assert.deepEqual(await speedupsAfter(JSON.stringify("kafkajs")), {
-    encoder: true,
-    crc32c: true,
-    grouping: false,
-    record: true,
-  });
+  for (
+    const imports of [
+      [url("./kafka_sink.ts")],
+      [url("./mod.ts"), url("./run.ts"), url("./kafka_sink.ts")],
+      ["@activity/shared", url("./kafka_sink.ts"), url("./main.ts")],
+    ]
+  ) {
+    assert.deepEqual(await speedupsAfter(imports), { installed: all, problems: [] }, `${imports}`);
+  }
+});
+
+Deno.test("with KafkaJS loaded before the speedups, the swap it made impossible is left out and the reason named", async () => {
+  // KafkaJS loads the CRC and record modules with its first produce request, so those still go in.
+  const state = await speedupsAfter(["kafkajs"]);
+  assert.deepEqual(state.installed, { encoder: true, crc32c: true, grouping: false, record: true });
+  assert.equal(state.problems.length, 1);
+  assert.match(
+    state.problems[0],
+    /^grouping: kafkajs\/src\/producer\/sendMessages\.js was loaded before/,
+  );
+  assert.match(describeSpeedups(state), /^all but grouping: grouping: /);
 });
 
 Deno.test("records without the zero-filled buffer are byte for byte KafkaJS's records", () => {
-  const original = kafkaJsOriginals().record;
-  const fast = fastRecord(original);
+  const original = parts().originals.record;
+  const fast = fastRecord(Encoder, original);
   const cases = [
     { key: "user_1", value: Buffer.from('{"a":1}') },
     { key: Buffer.from("k"), value: Buffer.alloc(0), offsetDelta: 1999, timestampDelta: 0 },
@@ -249,7 +278,10 @@ async function sampleRequest(args: string[]): Promise<{ speedups: unknown; base6
 
 Deno.test("with every speedup in place, KafkaJS encodes a produce request to the same bytes", async () => {
   const [original, fast] = await Promise.all([sampleRequest([]), sampleRequest(["--speedups"])]);
-  assert.deepEqual(fast.speedups, { encoder: true, crc32c: true, grouping: true, record: true });
+  assert.deepEqual(fast.speedups, {
+    installed: { encoder: true, crc32c: true, grouping: true, record: true },
+    problems: [],
+  });
   assert.equal(original.speedups, null);
   assert.ok(original.base64.length > 50_000);
   assert.equal(fast.base64, original.base64);

@@ -1,15 +1,17 @@
 /**
  * `deno task producer`: simulates user activity and publishes it to Kafka.
  * Exit codes: 0 done (count, duration or SIGINT/SIGTERM), 1 events not
- * delivered or Kafka unreachable, 2 bad settings.
+ * delivered or Kafka unreachable, 2 bad settings (or a busy metrics port).
  */
+import { MetricsRegistry } from "@activity/shared";
 import {
+  EXIT_USAGE,
+  HealthServerError,
   loadConfigOrExit,
-  MetricsRegistry,
   processLogger,
   serveHealth,
-  shutdownSignal,
-} from "@activity/shared";
+  shutdownSignals,
+} from "@activity/shared/runtime";
 import { producerProgram, runProducer } from "./mod.ts";
 
 if (import.meta.main) {
@@ -20,20 +22,29 @@ async function main(): Promise<number> {
   const config = loadConfigOrExit(producerProgram);
   const log = processLogger("producer", config.logLevel);
   const metrics = new MetricsRegistry();
-  const server = serveHealth(config.metricsPort, { metrics }, { log });
+  let server: Deno.HttpServer | undefined;
+  try {
+    server = serveHealth(config.metricsPort, { metrics }, {
+      log,
+      portSetting: "--metrics-port (PRODUCER_METRICS_PORT)",
+    });
+  } catch (error) {
+    if (!(error instanceof HealthServerError)) throw error;
+    log.error(error.message);
+    return EXIT_USAGE;
+  }
   const stop = new AbortController();
-  const shutdown = shutdownSignal();
-  shutdown.promise.then((signal) => {
+  const shutdown = shutdownSignals();
+  shutdown.first.then((signal) => {
     log.info("stopping: flushing what is pending", { signal });
     stop.abort();
-    // A second signal means "now": leave without waiting for Kafka.
-    const again = shutdownSignal();
-    again.promise.then((second) => {
-      log.warn("stopping at once; messages in flight may or may not have been delivered", {
-        signal: second,
-      });
-      Deno.exit(130);
+  });
+  // A second signal means "now": leave without waiting for Kafka.
+  shutdown.second.then((signal) => {
+    log.warn("stopping at once; messages in flight may or may not have been delivered", {
+      signal,
     });
+    Deno.exit(130);
   });
   try {
     const summary = await runProducer(config, { log, metrics, signal: stop.signal });

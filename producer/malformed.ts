@@ -5,7 +5,7 @@
  * carries that event's user as its key. Pure.
  */
 import { DEFAULT_MAX_MESSAGE_BYTES, REJECT_REASONS, type RejectReason } from "@activity/shared";
-import { eventJson, eventJsonWith, type EventParts } from "./event_json.ts";
+import { eventJson, eventJsonWith, withParts } from "./event_json.ts";
 import { UNKNOWN_EVENT_TYPE } from "./event_mix.ts";
 import type { Random } from "./random.ts";
 
@@ -17,13 +17,16 @@ export const MALFORMED_KINDS: readonly RejectReason[] = REJECT_REASONS;
 
 const PADDING = "x".repeat(2 * DEFAULT_MAX_MESSAGE_BYTES);
 
-type Breaker = (parts: EventParts, occurredAtMs: number, random: Random) => string | Uint8Array;
+type Breaker = (
+  parts: readonly string[],
+  occurredAtMs: number,
+  random: Random,
+) => string | Uint8Array;
 
 // A Record over RejectReason: a new reason in the shared module fails type checking here.
 const BREAKERS: Record<RejectReason, Breaker> = {
   empty: () => new Uint8Array(0),
-  too_large: (parts) =>
-    eventJson({ ...parts, properties: `,"properties":{"padding":"${PADDING}"}` }),
+  too_large: (parts) => eventJson(withParts(parts, { properties: `{"padding":"${PADDING}"}` })),
   not_utf8: (_parts, _at, random) => {
     const bytes = new Uint8Array(32);
     for (let i = 0; i < bytes.length; i++) bytes[i] = random.below(256);
@@ -37,12 +40,12 @@ const BREAKERS: Record<RejectReason, Breaker> = {
   not_object: (parts) => `[${eventJson(parts)}]`,
   unsupported_version: (parts) => eventJsonWith(parts, { version: "2" }),
   schema_violation: (parts, _at, random) =>
-    eventJsonWith(parts, { eventId: String(random.uint32()) }),
-  unknown_event_type: (parts) => eventJson({ ...parts, eventType: UNKNOWN_EVENT_TYPE }),
+    eventJsonWith(parts, { event_id: String(random.uint32()) }),
+  unknown_event_type: (parts) => eventJson(withParts(parts, { event_type: UNKNOWN_EVENT_TYPE })),
   future_timestamp: (parts, at) =>
-    eventJson({ ...parts, occurredAt: new Date(at + TIMESTAMP_SHIFT_MS).toISOString() }),
+    eventJson(withParts(parts, { occurred_at: new Date(at + TIMESTAMP_SHIFT_MS).toISOString() })),
   expired_timestamp: (parts, at) =>
-    eventJson({ ...parts, occurredAt: new Date(at - TIMESTAMP_SHIFT_MS).toISOString() }),
+    eventJson(withParts(parts, { occurred_at: new Date(at - TIMESTAMP_SHIFT_MS).toISOString() })),
 };
 
 /**
@@ -52,7 +55,7 @@ const BREAKERS: Record<RejectReason, Breaker> = {
  */
 export function malformedValue(
   reason: RejectReason,
-  parts: EventParts,
+  parts: readonly string[],
   occurredAtMs: number,
   random: Random,
 ): string | Uint8Array {

@@ -1,19 +1,19 @@
 import assert from "node:assert/strict";
 import { decode, REJECT_REASONS } from "@activity/shared";
-import { eventJson, type EventParts } from "./event_json.ts";
+import { eventJson, eventParts } from "./event_json.ts";
 import { MALFORMED_KINDS, malformedValue, TIMESTAMP_SHIFT_MS } from "./malformed.ts";
 import { Random } from "./random.ts";
 
 const AT = Date.parse("2026-06-01T12:00:00.000Z");
-const PARTS: EventParts = {
-  eventId: "0f8fad5b-d9cb-469f-a165-70867728950e",
-  userId: "user_17",
-  sessionId: "s_00ff00ff00ff00ff",
-  eventType: "click",
-  occurredAt: new Date(AT).toISOString(),
+const PARTS = eventParts({
+  event_id: "0f8fad5b-d9cb-469f-a165-70867728950e",
+  user_id: "user_17",
+  session_id: "s_00ff00ff00ff00ff",
+  event_type: "click",
+  occurred_at: new Date(AT).toISOString(),
   page: "/cart",
-  properties: `,"properties":{"target":"button"}`,
-};
+  properties: `{"target":"button"}`,
+});
 
 function bytes(value: string | Uint8Array): Uint8Array {
   return typeof value === "string" ? new TextEncoder().encode(value) : value;

@@ -19,6 +19,8 @@ export interface ProducerMetrics {
   readonly sendLatency: Histogram;
   /** How far generation is behind the schedule, in seconds. */
   readonly behindSchedule: Gauge;
+  /** 1 for each KafkaJS speedup in effect, 0 for each left out (the log says why), by `speedup`. */
+  readonly kafkaJsSpeedups: Gauge;
 }
 
 /** Registers the producer's metrics in `registry`. */
@@ -57,6 +59,10 @@ export function createProducerMetrics(registry: MetricsRegistry): ProducerMetric
     behindSchedule: registry.gauge(
       "activity_producer_behind_schedule_seconds",
       "How far generation is behind the send schedule (0 when keeping up or at --rate max).",
+    ),
+    kafkaJsSpeedups: registry.gauge(
+      "activity_producer_kafkajs_speedup_active",
+      "1 when the KafkaJS speedup is in effect, 0 when it was left out (the startup log says why).",
     ),
   };
   // Series without labels start at 0, so that dashboards and alerts see them from the start.

@@ -6,7 +6,7 @@ import { type Logger, MetricsRegistry, REJECT_REASONS, type RejectReason } from 
 import { averageRate } from "./arrivals.ts";
 import { formatEventMix } from "./event_mix.ts";
 import { openKafkaSink } from "./kafka_sink.ts";
-import type { KafkaJsSpeedups } from "./kafkajs_speedups.ts";
+import { describeSpeedups, SPEEDUP_NAMES } from "./kafkajs_speedups.ts";
 import type { OutgoingBatch } from "./batch.ts";
 import { createProducerMetrics, type ProducerMetrics } from "./metrics.ts";
 import {
@@ -84,6 +84,11 @@ export async function runProducer(
     },
   });
   const sink: MessageSink & { readonly maxInFlight?: number } = options.sink ?? opened!;
+  if (opened) {
+    for (const name of SPEEDUP_NAMES) {
+      metrics.kafkaJsSpeedups.set({ speedup: name }, opened.speedups.installed[name] ? 1 : 0);
+    }
+  }
   try {
     // Read after connecting, so that real-clock timestamps match when events are sent.
     const startMs = config.start === "now" ? Date.now() : config.start;
@@ -221,11 +226,6 @@ function logMessage(log: Logger, message: SimulatedMessage): void {
     page: message.page,
     ...(message.malformed ? { malformed: message.malformed } : {}),
   });
-}
-
-function describeSpeedups(speedups: KafkaJsSpeedups): string {
-  const missing = Object.entries(speedups).filter(([, on]) => !on).map(([name]) => name);
-  return missing.length === 0 ? "all" : `all but ${missing.join(", ")}`;
 }
 
 function describe(error: unknown): string {

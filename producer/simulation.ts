@@ -8,8 +8,8 @@
  */
 import type { RejectReason } from "@activity/shared";
 import { type Arrivals, type Burst, createArrivals } from "./arrivals.ts";
-import { entryPage, nextPage, PAGES, propertiesFragment } from "./catalogue.ts";
-import { createIsoFormatter, eventJson, type EventParts } from "./event_json.ts";
+import { entryPage, nextPage, PAGES, propertiesJson } from "./catalogue.ts";
+import { createIsoFormatter, eventJson, eventParts, PART } from "./event_json.ts";
 import type { EventMix } from "./event_mix.ts";
 import { MALFORMED_KINDS, malformedValue } from "./malformed.ts";
 import { createPopulation, type Population } from "./population.ts";
@@ -93,25 +93,19 @@ export function createSimulation(settings: SimulationSettings): Simulation {
   let injected = 0;
 
   // Filled anew for every event (no allocation); the JSON builders only read it.
-  const parts: { -readonly [K in keyof EventParts]: EventParts[K] } = {
-    eventId: "",
-    userId: "",
-    sessionId: "",
-    eventType: "",
-    occurredAt: "",
-    page: "",
-    properties: "",
-  };
+  const parts = eventParts({});
 
   const emit = (scheduledMs: number, occurredAtMs: number): SimulatedMessage => {
     const step = sessions.step(occurredAtMs);
-    parts.eventId = randomUuid(ids);
-    parts.userId = step.userId;
-    parts.sessionId = step.sessionId;
-    parts.eventType = step.eventType;
-    parts.occurredAt = iso(occurredAtMs);
-    parts.page = PAGES[step.page];
-    parts.properties = propertiesFragment(step.eventType, step.sessionStart, behaviour);
+    const eventId = randomUuid(ids);
+    const page = PAGES[step.page];
+    parts[PART.event_id] = eventId;
+    parts[PART.user_id] = step.userId;
+    parts[PART.session_id] = step.sessionId;
+    parts[PART.event_type] = step.eventType;
+    parts[PART.occurred_at] = iso(occurredAtMs);
+    parts[PART.page] = page;
+    parts[PART.properties] = propertiesJson(step.eventType, step.sessionStart, behaviour);
     let value: string | Uint8Array;
     let malformed: RejectReason | undefined;
     if (settings.invalidRatio > 0 && injection.float() < settings.invalidRatio) {
@@ -121,15 +115,15 @@ export function createSimulation(settings: SimulationSettings): Simulation {
       value = eventJson(parts);
     }
     return {
-      key: parts.userId,
+      key: step.userId,
       value,
       scheduledMs,
       occurredAtMs,
-      eventId: parts.eventId,
-      sessionId: parts.sessionId,
-      eventType: parts.eventType,
+      eventId,
+      sessionId: step.sessionId,
+      eventType: step.eventType,
       typeIndex: step.typeIndex,
-      page: parts.page,
+      page,
       sessionStart: step.sessionStart,
       malformed,
     };

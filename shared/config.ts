@@ -39,6 +39,8 @@ export interface ProgramDefinition<D extends SettingsDefinition> {
   readonly name: string;
   readonly summary: string;
   readonly settings: D;
+  /** A rule across settings: the problem in words (what is wrong, the values, what is allowed). */
+  check?(config: ConfigOf<D>): string | undefined;
 }
 
 /** A setting that could not be read; the message names the setting, the value and what is allowed. */
@@ -116,6 +118,10 @@ export function readConfig<D extends SettingsDefinition>(
       };
     }
     config[key] = parsed.data;
+  }
+  const problem = program.check?.(config as ConfigOf<D>);
+  if (problem !== undefined) {
+    return { kind: "error", error: new ConfigError(`Cannot read config: ${problem}`) };
   }
   return { kind: "config", config: config as ConfigOf<D> };
 }

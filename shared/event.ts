@@ -4,46 +4,46 @@
  * Pure: no I/O. `decode` never throws; every way a message can be wrong is a
  * value of {@link RejectReason}.
  */
-import { z } from "zod";
+import type { z } from "zod";
+import { readCanonical } from "./event_fast.ts";
+import { canonicalFromLegacy, LEGACY_FIELDS, legacyEventSchema } from "./event_legacy.ts";
+import {
+  type ActivityEvent,
+  activityEventSchema,
+  EVENT_FIELDS,
+  EVENT_VERSION,
+  type FieldSpec,
+  utcIsoMs,
+} from "./event_schema.ts";
 
-/** The version of the canonical event written by our producers. */
-export const EVENT_VERSION = 1;
+export {
+  type ActivityEvent,
+  activityEventSchema,
+  EVENT_FIELDS,
+  EVENT_TYPE_ALLOWED,
+  EVENT_TYPE_PATTERN,
+  EVENT_VERSION,
+  type EventField,
+  type EventFieldName,
+  type FieldSpec,
+  isRequired,
+  PROPERTY_LIMITS,
+  SAFE_ID_ALLOWED,
+  SAFE_ID_PATTERN,
+} from "./event_schema.ts";
+export {
+  EPOCH_LIMIT,
+  EPOCH_MILLISECONDS_FROM,
+  LEGACY_FIELDS,
+  legacyEventSchema,
+  legacyTimestampMs,
+} from "./event_legacy.ts";
 
 /** Event types accepted when no other set is configured. */
 export const DEFAULT_EVENT_TYPES: readonly string[] = ["click", "view", "scroll"];
 
 /** Largest message value `decode` accepts, in bytes. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024;
-
-const SAFE_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
-const EVENT_TYPE = /^[a-z][a-z0-9_]{0,31}$/;
-const PAGE = /^\/[\x21-\x7e]{0,255}$/;
-
-const propertyValue = z.union([z.string().max(256), z.number(), z.boolean(), z.null()]);
-
-/** Zod schema of the canonical event; `occurred_at` is normalised to UTC. */
-export const activityEventSchema = z.strictObject({
-  version: z.literal(EVENT_VERSION),
-  event_id: z.uuid(),
-  user_id: z.string().regex(SAFE_ID, "1-64 characters from A-Z a-z 0-9 _ . : @ -"),
-  session_id: z.string().regex(SAFE_ID, "1-64 characters from A-Z a-z 0-9 _ . : @ -"),
-  event_type: z.string().regex(EVENT_TYPE, "a lowercase identifier of at most 32 characters"),
-  occurred_at: z.iso.datetime({ offset: true }).transform((value) => toUtcIso(value)),
-  page: z.string().regex(PAGE, "a path starting with / of at most 256 printable characters"),
-  properties: z.record(z.string().max(64), propertyValue)
-    .refine((value) => Object.keys(value).length <= 16, "at most 16 properties")
-    .optional(),
-});
-
-/** The canonical event as producers write it and the consumer counts it. */
-export type ActivityEvent = z.output<typeof activityEventSchema>;
-
-/** The old Python prototype's message shape (no id, timestamp without offset meaning UTC). */
-export const legacyEventSchema = z.strictObject({
-  user_id: z.union([z.string().regex(SAFE_ID), z.int().nonnegative()]),
-  event_type: z.string().regex(EVENT_TYPE, "a lowercase identifier of at most 32 characters"),
-  timestamp: z.union([z.iso.datetime({ local: true }), z.iso.datetime({ offset: true })]),
-});
 
 /** Every reason a message can be rejected for; a closed set. */
 export const REJECT_REASONS = [
@@ -105,11 +105,12 @@ export function decode(bytes: Uint8Array | null | undefined, options: DecodeOpti
 
 function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptions): DecodeResult {
   if (bytes === null || bytes === undefined || bytes.length === 0) {
-    return reject("empty", bytes ? "the message value is empty" : "the message value is null");
+    const what = bytes ? "empty" : "null (a tombstone)";
+    return reject("empty", `expected a JSON event, got a value that is ${what}`);
   }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (bytes.length > maxBytes) {
-    return reject("too_large", `${bytes.length} bytes, at most ${maxBytes} allowed`);
+    return reject("too_large", `expected at most ${maxBytes} bytes, got ${bytes.length} bytes`);
   }
   // The lenient decoder is faster; only text with a replacement character needs the strict one
   // (which fails on invalid input, while a real U+FFFD passes).
@@ -118,171 +119,89 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
     try {
       text = utf8.decode(bytes);
     } catch {
-      return reject("not_utf8", "the message value is not valid UTF-8");
+      return reject("not_utf8", "expected UTF-8 text, got bytes that are not valid UTF-8");
     }
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return reject("not_json", (error as Error).message.slice(0, 200));
+    const problem = (error as Error).message.slice(0, 200);
+    return reject("not_json", `expected JSON text (${problem}), got ${quote(text)}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return reject("not_object", `a JSON object is required, got ${jsonKind(value)}`);
+    const shown = value === null ? "" : ` ${quote(value)}`;
+    return reject("not_object", `expected a JSON object, got ${jsonKind(value)}${shown}`);
   }
   const record = value as Record<string, unknown>;
   const legacy = !("version" in record) && !("event_id" in record) && "timestamp" in record;
   if (!legacy && record.version !== EVENT_VERSION) {
     return reject(
       "unsupported_version",
-      `"version" must be ${EVENT_VERSION}: current value is ${quote(record.version)}`,
+      record.version === undefined
+        ? `version: missing; expected ${EVENT_VERSION} (or the old prototype's shape: ` +
+          "user_id, event_type, timestamp)"
+        : `version: expected ${EVENT_VERSION}, got ${quote(record.version)}`,
     );
   }
-  const fast = legacy ? undefined : fastCanonical(record);
-  let event = fast?.event;
-  let occurredAtMs = fast?.occurredAtMs ?? NaN;
-  if (event === undefined) {
-    const parsed = legacy ? parseLegacy(record) : activityEventSchema.safeParse(record);
-    if (!parsed.success) return reject("schema_violation", describeIssue(parsed.error));
-    event = parsed.data;
-    occurredAtMs = Date.parse(event.occurred_at);
-  }
+  const read = legacy ? readLegacy(record) : readEvent(record);
+  if (read.kind === "rejected") return read;
+  const { event, occurredAtMs } = read;
   const types = options.eventTypes ?? DEFAULT_TYPE_SET;
   if (!types.has(event.event_type)) {
     return reject(
       "unknown_event_type",
-      `"event_type" must be one of ${[...types].join(", ")}: current value is ${
+      `event_type: expected one of ${[...types].join(", ")} (the configured types), got ${
         quote(event.event_type)
       }`,
     );
   }
+  const time = legacy ? "timestamp" : "occurred_at";
   const tolerance = options.futureToleranceMs ?? 5 * 60_000;
   if (occurredAtMs > options.nowMs + tolerance) {
     return reject(
       "future_timestamp",
-      `"occurred_at" ${event.occurred_at} is more than ${tolerance / 1000} s in the future`,
+      `${time}: expected at most ${tolerance / 1000} s after the consumer's clock (${
+        new Date(options.nowMs).toISOString()
+      }), got ${event.occurred_at}`,
     );
   }
   const maxAge = options.maxAgeMs ?? 30 * 86_400_000;
   if (occurredAtMs < options.nowMs - maxAge) {
     return reject(
       "expired_timestamp",
-      `"occurred_at" ${event.occurred_at} is older than the ${
-        maxAge / 86_400_000
-      }-day retention window`,
+      `${time}: expected within the ${maxAge / 86_400_000}-day retention window (from ${
+        new Date(options.nowMs - maxAge).toISOString()
+      }), got ${event.occurred_at}`,
     );
   }
   return { kind: "accepted", event, occurredAtMs, legacy };
 }
 
-const CANONICAL_KEYS: ReadonlySet<string> = new Set(Object.keys(activityEventSchema.shape));
-const UUID = z.regexes.uuid();
-const OFFSET_DATETIME = z.regexes.datetime({ offset: true });
+type Rejection = Extract<DecodeResult, { kind: "rejected" }>;
+type Read =
+  | { readonly kind: "read"; readonly event: ActivityEvent; readonly occurredAtMs: number }
+  | Rejection;
 
-/**
- * The hot path of `decode`: the canonical event built exactly as `activityEventSchema` would
- * build it, when `record` is plainly valid; `undefined` whenever there is any doubt, and the
- * schema decides (so every rejection and its detail still come from zod). Checked against the
- * schema on generated inputs in `event_test.ts`.
- */
-function fastCanonical(
-  record: Record<string, unknown>,
-): { event: ActivityEvent; occurredAtMs: number } | undefined {
-  for (const key in record) if (!CANONICAL_KEYS.has(key)) return undefined;
-  const { event_id, user_id, session_id, event_type, occurred_at, page, properties } = record;
-  if (
-    record.version !== EVENT_VERSION ||
-    typeof event_id !== "string" || !UUID.test(event_id) ||
-    typeof user_id !== "string" || !SAFE_ID.test(user_id) ||
-    typeof session_id !== "string" || !SAFE_ID.test(session_id) ||
-    typeof event_type !== "string" || !EVENT_TYPE.test(event_type) ||
-    typeof occurred_at !== "string" || !OFFSET_DATETIME.test(occurred_at) ||
-    typeof page !== "string" || !PAGE.test(page)
-  ) {
-    return undefined;
+function readEvent(record: Record<string, unknown>): Read {
+  // occurred_at is in toISOString's form here, whichever way was taken.
+  const fast = readCanonical(record);
+  if (fast !== undefined) {
+    return { kind: "read", event: fast, occurredAtMs: utcIsoMs(fast.occurred_at) };
   }
-  const occurredAtMs = Date.parse(occurred_at);
-  if (Number.isNaN(occurredAtMs)) return undefined;
-  const event: ActivityEvent = {
-    version: EVENT_VERSION,
-    event_id,
-    user_id,
-    session_id,
-    event_type,
-    // Already in toISOString's own form (what our producers write): nothing to normalise.
-    occurred_at: occurred_at.length === 24 && occurred_at[19] === "." && occurred_at[23] === "Z"
-      ? occurred_at
-      : new Date(occurredAtMs).toISOString(),
-    page,
-  };
-  if (properties === undefined) return "properties" in record ? undefined : { event, occurredAtMs };
-  const copy = plainProperties(properties);
-  return copy === undefined ? undefined : { event: { ...event, properties: copy }, occurredAtMs };
+  const parsed = activityEventSchema.safeParse(record);
+  if (!parsed.success) {
+    return reject("schema_violation", describeIssue(parsed.error, record, EVENT_FIELDS));
+  }
+  return { kind: "read", event: parsed.data, occurredAtMs: utcIsoMs(parsed.data.occurred_at) };
 }
 
-function plainProperties(
-  value: unknown,
-): Record<string, string | number | boolean | null> | undefined {
-  if (
-    typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype
-  ) {
-    return undefined;
-  }
-  const copy: Record<string, string | number | boolean | null> = {};
-  let count = 0;
-  for (const key of Object.keys(value)) {
-    const item = (value as Record<string, unknown>)[key];
-    if (
-      ++count > 16 || key.length > 64 || key === "__proto__" ||
-      !(item === null || typeof item === "boolean" ||
-        (typeof item === "number" && Number.isFinite(item)) ||
-        (typeof item === "string" && item.length <= 256))
-    ) {
-      return undefined;
-    }
-    copy[key] = item;
-  }
-  return copy;
-}
-
-function parseLegacy(
-  record: Record<string, unknown>,
-): { success: true; data: ActivityEvent } | { success: false; error: z.ZodError } {
+function readLegacy(record: Record<string, unknown>): Read {
   const parsed = legacyEventSchema.safeParse(record);
-  if (!parsed.success) return parsed;
-  const { user_id, event_type, timestamp } = parsed.data;
-  const occurredAt = /(Z|[+-]\d{2}:\d{2})$/i.test(timestamp) ? timestamp : `${timestamp}Z`;
-  const userId = String(user_id);
-  return {
-    success: true,
-    data: {
-      version: EVENT_VERSION,
-      event_id: legacyEventId(`${userId}\u0000${event_type}\u0000${timestamp}`),
-      user_id: userId,
-      session_id: "legacy",
-      event_type,
-      occurred_at: toUtcIso(occurredAt),
-      page: "/",
-    },
-  };
-}
-
-/** A deterministic UUID (version 8) for a legacy message, derived from its content. */
-function legacyEventId(content: string): string {
-  // Two independent 64-bit FNV-1a hashes give 128 bits; legacy messages carry no id.
-  let a = 0xcbf29ce484222325n;
-  let b = 0x84222325cbf29ce4n;
-  const prime = 0x100000001b3n;
-  const mask = 0xffffffffffffffffn;
-  for (const byte of utf8Encoder.encode(content)) {
-    a = ((a ^ BigInt(byte)) * prime) & mask;
-    b = ((b ^ BigInt(byte ^ 0x5a)) * prime) & mask;
+  if (!parsed.success) {
+    return reject("schema_violation", describeIssue(parsed.error, record, LEGACY_FIELDS));
   }
-  const hex = a.toString(16).padStart(16, "0") + b.toString(16).padStart(16, "0");
-  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${
-    hex.slice(17, 20)
-  }-${hex.slice(20, 32)}`;
+  return { kind: "read", ...canonicalFromLegacy(parsed.data) };
 }
 
 /** Encodes an event as the UTF-8 JSON message value. */
@@ -295,18 +214,42 @@ export function eventKey(event: Pick<ActivityEvent, "user_id">): string {
   return event.user_id;
 }
 
-function toUtcIso(value: string): string {
-  return new Date(Date.parse(value)).toISOString();
-}
-
-function reject(reason: RejectReason, detail: string): DecodeResult {
+function reject(reason: RejectReason, detail: string): Rejection {
   return { kind: "rejected", reason, detail };
 }
 
-function describeIssue(error: z.ZodError): string {
+/** Longest rejection detail, in characters. */
+const MAX_DETAIL = 400;
+
+/** The first problem zod found, as "<field>: expected <what is allowed>, got <value>". */
+function describeIssue(
+  error: z.ZodError,
+  record: Record<string, unknown>,
+  fields: readonly FieldSpec[],
+): string {
   const issue = error.issues[0];
-  const path = issue.path.length > 0 ? issue.path.join(".") : "(message)";
-  return `${path}: ${issue.message}`.slice(0, 300);
+  const [name, entry] = issue.path.map(String);
+  const spec = fields.find((candidate) => candidate.name === name);
+  let detail: string;
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0];
+    detail = `${key}: expected no such field (the fields are ${
+      fields.map((spec) => spec.name).join(", ")
+    }), got ${quote(record[key])}`;
+  } else if (spec === undefined) {
+    // Not reachable with the shapes above; still say what zod said.
+    detail = `${issue.path.join(".") || "(message)"}: ${issue.message}`;
+  } else if (entry === undefined || spec.entries === undefined) {
+    detail = record[name] === undefined
+      ? `${name}: missing; expected ${spec.allowed}`
+      : `${name}: expected ${spec.allowed}, got ${quote(record[name])}`;
+  } else if (issue.code === "invalid_key") {
+    detail = `${name}: expected keys of ${spec.entries.key}, got ${quote(entry)}`;
+  } else {
+    const value = (record[name] as Record<string, unknown>)[entry];
+    detail = `${name}.${entry}: expected ${spec.entries.value}, got ${quote(value)}`;
+  }
+  return detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL - 1)}…` : detail;
 }
 
 function jsonKind(value: unknown): string {

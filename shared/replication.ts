@@ -33,6 +33,8 @@ export interface TopicReplication {
 
 /** The requested replication cannot be had on this cluster. */
 export class ReplicationError extends Error {
+  /** Trying again cannot help: the settings or the cluster must change (KafkaJS's convention). */
+  readonly retriable = false;
   /** Creates the error with a complete message. */
   constructor(message: string) {
     super(message);

@@ -39,7 +39,7 @@ export async function encodeSampleProduceRequest(): Promise<Uint8Array> {
 if (import.meta.main) {
   let speedups: unknown = null;
   if (Deno.args.includes("--speedups")) {
-    speedups = (await import("../producer/kafkajs_preload.ts")).PRELOADED_SPEEDUPS;
+    speedups = (await import("../producer/kafkajs_speedups.ts")).installKafkaJsSpeedups();
   }
   const bytes = await encodeSampleProduceRequest();
   console.log(JSON.stringify({ speedups, base64: Buffer.from(bytes).toString("base64") }));

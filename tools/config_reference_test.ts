@@ -3,6 +3,7 @@ import {
   generatedReference,
   MARKERS,
   PROGRAMS,
+  REFERENCE_DOC,
   referenceRows,
   renderEnvExample,
   replaceTable,
@@ -10,13 +11,13 @@ import {
 import { REPO_ROOT } from "./compile.ts";
 import { COMPOSE_VARIABLES } from "./compose_settings.ts";
 
-Deno.test("the README's configuration reference and .env.example are what the definitions generate", async () => {
+Deno.test("docs/configuration.md's reference and .env.example are what the definitions generate", async () => {
   const { table, envExample } = await generatedReference();
-  const readme = await Deno.readTextFile(`${REPO_ROOT}/README.md`);
+  const doc = await Deno.readTextFile(REFERENCE_DOC);
   assert.equal(
-    replaceTable(readme, table),
-    readme,
-    "README.md is out of date: run deno run -A tools/config_reference.ts --write",
+    replaceTable(doc, table),
+    doc,
+    "docs/configuration.md is out of date: run deno run -A tools/config_reference.ts --write",
   );
   assert.equal(
     await Deno.readTextFile(`${REPO_ROOT}/.env.example`),
@@ -39,8 +40,8 @@ Deno.test("every setting of both programs and every compose variable has one row
   for (const variable of COMPOSE_VARIABLES) {
     assert.ok(table.includes(`| \`${variable.name}\``), variable.name);
   }
-  const readme = await Deno.readTextFile(`${REPO_ROOT}/README.md`);
-  assert.ok(readme.indexOf(MARKERS.start) < readme.indexOf(MARKERS.end));
+  const doc = await Deno.readTextFile(REFERENCE_DOC);
+  assert.ok(doc.indexOf(MARKERS.start) < doc.indexOf(MARKERS.end));
 });
 
 Deno.test("shared variables are merged and values compose fixes are named, not offered in .env", () => {

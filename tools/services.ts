@@ -18,6 +18,7 @@ import {
   defaultKafkaOptions,
   kafkaLogFile,
   LocalKafkaError,
+  runningKafkaPid,
   startLocalKafka,
   stopLocalKafka,
 } from "./kafka_local.ts";
@@ -38,7 +39,8 @@ export async function postgresAnswers(url: string): Promise<boolean> {
   }
 }
 
-const USAGE = "Usage: services.ts start [--fresh] [--brokers N] | stop [--brokers N]\n" +
+const USAGE =
+  "Usage: services.ts start [--fresh] [--brokers N] | status [--brokers N] | stop [--brokers N]\n" +
   "  --brokers 1 (default for start): one broker on 127.0.0.1:9092\n" +
   `  --brokers 2..${MAX_LOCAL_BROKERS}: a local KRaft cluster on 127.0.0.1:9192, 9292, ...\n` +
   "  stop without --brokers stops every broker started from this cache folder";
@@ -47,9 +49,10 @@ const USAGE = "Usage: services.ts start [--fresh] [--brokers N] | stop [--broker
 export type ServicesCommand =
   | { readonly kind: "start"; readonly brokers: number; readonly fresh: boolean }
   | { readonly kind: "stop"; readonly brokers?: number }
+  | { readonly kind: "status"; readonly brokers: number }
   | { readonly kind: "usage"; readonly problem?: string };
 
-/** Parses `start [--fresh] [--brokers N]` / `stop [--brokers N]` (pure). */
+/** Parses `start [--fresh] [--brokers N]`, `status [--brokers N]`, `stop [--brokers N]` (pure). */
 export function parseServicesCommand(args: readonly string[]): ServicesCommand {
   let parsed;
   try {
@@ -63,7 +66,7 @@ export function parseServicesCommand(args: readonly string[]): ServicesCommand {
     return { kind: "usage", problem: (error as Error).message };
   }
   const [command, ...rest] = parsed.positionals;
-  if ((command !== "start" && command !== "stop") || rest.length > 0) {
+  if (!["start", "status", "stop"].includes(command) || rest.length > 0) {
     return {
       kind: "usage",
       problem: command ? `unknown command "${[command, ...rest].join(" ")}"` : undefined,
@@ -81,10 +84,11 @@ export function parseServicesCommand(args: readonly string[]): ServicesCommand {
         `"--brokers" must be a whole number from 1 to ${MAX_LOCAL_BROKERS}: current value is "${text}"`,
     };
   }
-  if (command === "stop") {
-    if (parsed.values.fresh) return { kind: "usage", problem: '"--fresh" is for start only' };
-    return { kind: "stop", brokers };
+  if (command !== "start" && parsed.values.fresh) {
+    return { kind: "usage", problem: '"--fresh" is for start only' };
   }
+  if (command === "stop") return { kind: "stop", brokers };
+  if (command === "status") return { kind: "status", brokers: brokers ?? 1 };
   return { kind: "start", brokers: brokers ?? 1, fresh: parsed.values.fresh === true };
 }
 
@@ -113,6 +117,28 @@ async function stop(brokers: number | undefined): Promise<number> {
   return 0;
 }
 
+/** Exit 0 when the single broker (or every node of the cluster) runs from this cache folder. */
+async function status(brokers: number): Promise<number> {
+  const options = defaultKafkaOptions();
+  if (brokers === 1) {
+    const pid = await runningKafkaPid(options);
+    console.log(
+      pid ? `A local Kafka broker is running (pid ${pid}).` : "No local Kafka broker runs.",
+    );
+    return pid ? 0 : 1;
+  }
+  const nodes = clusterPorts(brokers);
+  const running = [];
+  for (const node of nodes) {
+    if (await runningKafkaPid({ ...options, ...node })) running.push(node.port);
+  }
+  console.log(
+    `${running.length} of the ${brokers} brokers of the local cluster run` +
+      (running.length > 0 ? ` (ports ${running.join(", ")}).` : "."),
+  );
+  return running.length === brokers ? 0 : 1;
+}
+
 async function main(args: readonly string[]): Promise<number> {
   // KafkaJS arms a timer with a negative delay on every connection: harmless noise here.
   process.removeAllListeners("warning");
@@ -127,6 +153,7 @@ async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (command.kind === "stop") return await stop(command.brokers);
+  if (command.kind === "status") return await status(command.brokers);
   const options = defaultKafkaOptions();
   const databaseUrl = Deno.env.get("DATABASE_URL") ?? DEFAULT_DATABASE_URL;
   if (!await postgresAnswers(databaseUrl)) {
@@ -140,7 +167,11 @@ async function main(args: readonly string[]): Promise<number> {
   try {
     let brokers: string[];
     if (command.brokers === 1) {
-      console.error(`Starting Kafka (jars and data in ${options.cacheDir}) ...`);
+      if (await runningKafkaPid(options)) {
+        console.error(`Reusing the running Kafka broker (data in ${options.cacheDir}).`);
+      } else {
+        console.error(`Starting Kafka (jars and data in ${options.cacheDir}) ...`);
+      }
       brokers = [await startLocalKafka(options, { fresh: command.fresh })];
       console.error(`Kafka is ready (log: ${kafkaLogFile(options)}). Use:`);
     } else {

@@ -11,9 +11,14 @@ Deno.test("services start one broker by default and a cluster with --brokers", (
   });
   assert.deepEqual(parseServicesCommand(["stop"]), { kind: "stop", brokers: undefined });
   assert.deepEqual(parseServicesCommand(["stop", "--brokers=3"]), { kind: "stop", brokers: 3 });
+  assert.deepEqual(parseServicesCommand(["status"]), { kind: "status", brokers: 1 });
+  assert.deepEqual(parseServicesCommand(["status", "--brokers", "3"]), {
+    kind: "status",
+    brokers: 3,
+  });
 });
 
-Deno.test("a bad broker count, an unknown command or --fresh on stop is a usage error that says why", () => {
+Deno.test("a bad broker count, an unknown command or --fresh outside start is a usage error that says why", () => {
   const bad = parseServicesCommand(["start", "--brokers", "three"]);
   assert.equal(bad.kind, "usage");
   assert.equal(
@@ -24,6 +29,7 @@ Deno.test("a bad broker count, an unknown command or --fresh on stop is a usage 
   assert.equal(parseServicesCommand(["start", "--brokers", "6"]).kind, "usage");
   assert.equal(parseServicesCommand(["restart"]).kind, "usage");
   assert.equal(parseServicesCommand(["stop", "--fresh"]).kind, "usage");
+  assert.equal(parseServicesCommand(["status", "--fresh"]).kind, "usage");
   assert.equal(parseServicesCommand(["start", "--verbose"]).kind, "usage");
   assert.deepEqual(parseServicesCommand([]), { kind: "usage", problem: undefined });
 });
