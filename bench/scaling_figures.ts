@@ -142,7 +142,7 @@ export function scalingFigures(input: ScalingRunInput): ScalingRun {
     const flushes = last?.flushes ?? 0;
     return {
       events: last?.committed ?? 0,
-      partitions: from?.assigned ?? 0,
+      partitions: last?.assigned ?? 0,
       eventsPerSecond: busyMs > 0 ? ((end!.committed - from!.committed) * 1000) / busyMs : 0,
       cpuMicrosPerEvent: cpu !== undefined && eventsSinceFirst > 0
         ? (cpu * 1e6) / eventsSinceFirst
