@@ -13,6 +13,7 @@ import { readMachineFacts } from "./machine.ts";
 import { drainPhase, kcatPhase, livePhase, type PhaseContext, producerPhase } from "./phases.ts";
 import { type Figure, renderTable } from "./report.ts";
 import { type BenchConfig, benchProgram } from "./settings.ts";
+import { dropDatabasesAndEnd, writeJsonReport } from "./report_file.ts";
 
 const silentLog = { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false };
 
@@ -98,16 +99,11 @@ async function main(config: BenchConfig): Promise<number> {
     }
     const report = { machine, settings: { ...config, databaseUrl: undefined }, figures, ...extra };
     console.log(renderTable(figures));
-    await Deno.mkdir(config.out, { recursive: true });
-    const path = `${config.out}/bench-${stamp}.json`;
-    await Deno.writeTextFile(path, JSON.stringify(report, null, 2) + "\n");
+    const path = await writeJsonReport(config.out, `bench-${stamp}.json`, report);
     log(`report written to ${path}`);
     return 0;
   } finally {
-    for (const name of created) {
-      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    }
-    await admin.end();
+    await dropDatabasesAndEnd(admin, created);
   }
 }
 

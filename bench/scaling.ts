@@ -28,6 +28,7 @@ import {
   type ScalingRun,
 } from "./scaling_figures.ts";
 import { type ScalingConfig, scalingProgram } from "./scaling_settings.ts";
+import { dropDatabasesAndEnd, writeJsonReport } from "./report_file.ts";
 
 const silentLog = { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false };
 const SAMPLE_MS = 250;
@@ -82,16 +83,11 @@ async function main(config: ScalingConfig): Promise<number> {
       fill: filled,
       runs,
     };
-    await Deno.mkdir(config.out, { recursive: true });
-    const path = `${config.out}/scaling-${stamp}.json`;
-    await Deno.writeTextFile(path, JSON.stringify(report, null, 2) + "\n");
+    const path = await writeJsonReport(config.out, `scaling-${stamp}.json`, report);
     log(`report written to ${path}`);
     return 0;
   } finally {
-    for (const name of created) {
-      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    }
-    await admin.end();
+    await dropDatabasesAndEnd(admin, created);
   }
 }
 

@@ -7,6 +7,7 @@ import {
   setting,
 } from "@activity/shared";
 import { z } from "zod";
+import { reportFolderSetting, simulationSettings } from "./settings.ts";
 
 const settings = {
   brokers: {
@@ -39,27 +40,9 @@ const settings = {
     allowed: "a whole number from 1 to 1000",
     schema: parsers.integer(1, 1_000),
   }),
-  users: setting({
-    flag: "users",
-    fallback: "10000",
-    help: "Simulated users.",
-    allowed: "a whole number from 1 to 10000000",
-    schema: parsers.integer(1, 10_000_000),
-  }),
-  seed: setting({
-    flag: "seed",
-    fallback: "42",
-    help: "Simulation seed.",
-    allowed: "a whole number",
-    schema: parsers.integer(0),
-  }),
-  out: setting({
-    flag: "out",
-    fallback: "bench-results",
-    help: "Folder for the JSON report (scaling-<time>.json).",
-    allowed: "a folder path",
-    schema: parsers.text(1024),
-  }),
+  users: simulationSettings.users,
+  seed: simulationSettings.seed,
+  out: reportFolderSetting("scaling-<time>.json"),
 };
 
 /** The scaling benchmark: name, summary and settings. */

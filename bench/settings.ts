@@ -4,6 +4,7 @@ import {
   type ConfigOf,
   parsers,
   type ProgramDefinition,
+  type Setting,
   setting,
 } from "@activity/shared";
 import { z } from "zod";
@@ -12,6 +13,38 @@ const PHASES = ["producer", "drain", "kcat", "live", "dashboard"] as const;
 
 /** A benchmark phase. */
 export type BenchPhase = typeof PHASES[number];
+
+/** The simulation settings every benchmark shares. */
+export const simulationSettings: {
+  readonly users: Setting<number>;
+  readonly seed: Setting<number>;
+} = {
+  users: setting({
+    flag: "users",
+    fallback: "10000",
+    help: "Simulated users.",
+    allowed: "a whole number from 1 to 10000000",
+    schema: parsers.integer(1, 10_000_000),
+  }),
+  seed: setting({
+    flag: "seed",
+    fallback: "42",
+    help: "Simulation seed.",
+    allowed: "a whole number",
+    schema: parsers.integer(0),
+  }),
+};
+
+/** The `--out` setting of a benchmark that writes `file` (e.g. "bench-<time>.json"). */
+export function reportFolderSetting(file: string): Setting<string> {
+  return setting({
+    flag: "out",
+    fallback: "bench-results",
+    help: `Folder for the JSON report (${file}).`,
+    allowed: "a folder path",
+    schema: parsers.text(1024),
+  });
+}
 
 const settings = {
   brokers: {
@@ -29,20 +62,8 @@ const settings = {
     allowed: "a whole number from 1000 to 100000000",
     schema: parsers.integer(1_000, 100_000_000),
   }),
-  users: setting({
-    flag: "users",
-    fallback: "10000",
-    help: "Simulated users.",
-    allowed: "a whole number from 1 to 10000000",
-    schema: parsers.integer(1, 10_000_000),
-  }),
-  seed: setting({
-    flag: "seed",
-    fallback: "42",
-    help: "Simulation seed.",
-    allowed: "a whole number",
-    schema: parsers.integer(0),
-  }),
+  users: simulationSettings.users,
+  seed: simulationSettings.seed,
   liveRates: setting({
     flag: "live-rates",
     fallback: "20000,50000",
@@ -80,13 +101,7 @@ const settings = {
     schema: z.string().transform((text) => text.split(",").map((part) => part.trim()))
       .pipe(z.array(z.enum(PHASES)).min(1)),
   }),
-  out: setting({
-    flag: "out",
-    fallback: "bench-results",
-    help: "Folder for the JSON report (bench-<time>.json).",
-    allowed: "a folder path",
-    schema: parsers.text(1024),
-  }),
+  out: reportFolderSetting("bench-<time>.json"),
 };
 
 /** The benchmark program: name, summary and settings. */

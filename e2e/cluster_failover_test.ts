@@ -12,7 +12,7 @@ import type { Kafka } from "kafkajs";
 import { partitionReplicas } from "@activity/shared/kafka";
 import { brokerLogNotes, startOwnCluster } from "../testing/kafka_cluster.ts";
 import { createTestDatabase } from "../testing/services.ts";
-import { startClusterLoad } from "../testing/cluster_load.ts";
+import { loadFigures, startClusterLoad } from "../testing/cluster_load.ts";
 import { busiestLeader, waitForFullIsr } from "../testing/cluster_state.ts";
 import { longestStall, normalLongestGap } from "../testing/progress_stall.ts";
 import { waitUntil } from "../testing/pipeline_events.ts";
@@ -91,12 +91,7 @@ Deno.test("the broker leading the busiest partitions is killed mid-stream: publi
       kill_to_recovered_ms: Math.round(recoveredAt - killedAt),
       restart_to_isr_3_ms: isrBackMs,
       isr_wait_after_start_ms: isrMs,
-      events_sent: result.sent,
-      producer_send_retries: result.producerRetries,
-      events_compared: result.eventsCompared,
-      rows_compared: result.rowsCompared,
-      lost: 0,
-      doubled: 0,
+      ...loadFigures(result),
     };
   } catch (error) {
     throw await load.explain(error, await brokerLogNotes(cluster));

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { partitionReplicas } from "@activity/shared/kafka";
 import { brokerLogNotes, startOwnCluster } from "../testing/kafka_cluster.ts";
 import { createTestDatabase } from "../testing/services.ts";
-import { startClusterLoad } from "../testing/cluster_load.ts";
+import { loadFigures, startClusterLoad } from "../testing/cluster_load.ts";
 import { busiestLeader, waitForFullIsr } from "../testing/cluster_state.ts";
 import { longestStall } from "../testing/progress_stall.ts";
 import { waitUntil } from "../testing/pipeline_events.ts";
@@ -88,12 +88,7 @@ Deno.test("a controlled shutdown and a rolling restart of all three brokers unde
       publish_stall_ms: steps.map((step) => step.publishStallMs).join("/"),
       count_stall_ms: steps.map((step) => step.countStallMs).join("/"),
       isr_3_after_start_ms: steps.map((step) => step.isrMs).join("/"),
-      events_sent: result.sent,
-      producer_send_retries: result.producerRetries,
-      events_compared: result.eventsCompared,
-      rows_compared: result.rowsCompared,
-      lost: 0,
-      doubled: 0,
+      ...loadFigures(result),
     };
   } catch (error) {
     throw await load.explain(error, await brokerLogNotes(cluster));

@@ -17,6 +17,7 @@ import {
 import { REPO_ROOT } from "../tools/compile.ts";
 import { clusterPorts } from "../tools/kafka_cluster.ts";
 import { kafkaNodeProperties } from "../tools/kafka_properties.ts";
+import { composeCommand, composeConfig } from "../testing/compose_cli.ts";
 
 const compose = parseCompose(await Deno.readTextFile(`${REPO_ROOT}/docker-compose.yml`));
 const NODES = ["kafka-1", "kafka-2", "kafka-3"] as const;
@@ -113,54 +114,20 @@ Deno.test("each node keeps its log in a volume of its own, declared at the top l
 });
 
 Deno.test("compose itself accepts the file with the cluster profile on", async (t) => {
-  let command: string[] | undefined;
-  for (const candidate of [["docker", "compose"], ["docker-compose"]]) {
-    const ok = await new Deno.Command(candidate[0], {
-      args: [...candidate.slice(1), "version"],
-      stdout: "null",
-      stderr: "null",
-    }).output().then((result) => result.success, () => false);
-    if (ok) {
-      command = candidate;
-      break;
-    }
-  }
+  const command = await composeCommand();
   if (!command) {
     console.error("SKIPPED: neither `docker compose` nor `docker-compose` is installed");
     await t.step({ name: "compose validation (no compose installed)", ignore: true, fn() {} });
     return;
   }
-  const emptyEnvFile = await Deno.makeTempFile({ suffix: ".env" });
-  try {
-    const result = await new Deno.Command(command[0], {
-      args: [
-        ...command.slice(1),
-        "--project-directory",
-        REPO_ROOT,
-        "--env-file",
-        emptyEnvFile,
-        "-f",
-        `${REPO_ROOT}/docker-compose.yml`,
-        "--profile",
-        "cluster",
-        "config",
-      ],
-      clearEnv: true,
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(result.stderr);
-    assert.equal(result.success, true, stderr);
-    assert.doesNotMatch(stderr, /WARN|not set/i);
-    const resolved = parse(new TextDecoder().decode(result.stdout)) as {
-      services: Record<string, { environment: Record<string, unknown> }>;
-    };
-    for (const name of NODES) {
-      assert.ok(name in resolved.services, `${name} missing`);
-      assert.equal(String(resolved.services[name].environment.KAFKA_NODE_ID), name.slice(-1));
-    }
-  } finally {
-    await Deno.remove(emptyEnvFile);
+  const result = await composeConfig(command, { repoRoot: REPO_ROOT, profiles: ["cluster"] });
+  assert.equal(result.success, true, result.stderr);
+  assert.doesNotMatch(result.stderr, /WARN|not set/i);
+  const resolved = parse(result.stdout) as {
+    services: Record<string, { environment: Record<string, unknown> }>;
+  };
+  for (const name of NODES) {
+    assert.ok(name in resolved.services, `${name} missing`);
+    assert.equal(String(resolved.services[name].environment.KAFKA_NODE_ID), name.slice(-1));
   }
 });

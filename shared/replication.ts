@@ -57,27 +57,37 @@ export function replicationFor(brokers: number, request: ReplicationRequest): To
   if (!Number.isInteger(brokers) || brokers < 1) {
     throw new ReplicationError(`Cannot create topics: the cluster reports ${brokers} brokers`);
   }
-  const replicationFactor = request.replicationFactor === "auto"
-    ? Math.min(AUTO_MAX_REPLICATION_FACTOR, brokers)
-    : request.replicationFactor;
-  if (replicationFactor > brokers) {
-    throw new ReplicationError(
-      `Cannot create topics: "--replication-factor" is ${replicationFactor} but the cluster ` +
-        `has ${brokers} live broker${brokers === 1 ? "" : "s"}: it must be at most ${brokers} ` +
-        `or "auto"`,
-    );
-  }
-  const minInsyncReplicas = request.minInsyncReplicas === "auto"
-    ? Math.min(AUTO_MAX_MIN_INSYNC_REPLICAS, replicationFactor)
-    : request.minInsyncReplicas;
-  if (minInsyncReplicas > replicationFactor) {
-    throw new ReplicationError(
-      `Cannot create topics: "--min-insync-replicas" is ${minInsyncReplicas} but topics get ` +
-        `${replicationFactor} replica${replicationFactor === 1 ? "" : "s"}: every write would ` +
-        `fail; it must be at most ${replicationFactor} or "auto"`,
-    );
-  }
+  const replicationFactor = resolved(request.replicationFactor, AUTO_MAX_REPLICATION_FACTOR, {
+    flag: "--replication-factor",
+    limit: brokers,
+    why: `the cluster has ${plural(brokers, "live broker")}`,
+  });
+  const minInsyncReplicas = resolved(request.minInsyncReplicas, AUTO_MAX_MIN_INSYNC_REPLICAS, {
+    flag: "--min-insync-replicas",
+    limit: replicationFactor,
+    why: `topics get ${plural(replicationFactor, "replica")}: every write would fail`,
+  });
   return { replicationFactor, minInsyncReplicas };
+}
+
+/** `auto` as min(`autoMax`, limit), a number as itself if it is within `limit`. */
+function resolved(
+  count: ReplicaCount,
+  autoMax: number,
+  bound: { flag: string; limit: number; why: string },
+): number {
+  if (count === "auto") return Math.min(autoMax, bound.limit);
+  if (count > bound.limit) {
+    throw new ReplicationError(
+      `Cannot create topics: "${bound.flag}" is ${count} but ${bound.why}; it must be at most ` +
+        `${bound.limit} or "auto"`,
+    );
+  }
+  return count;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** Why an existing topic is less safe than a new one would be, or undefined if it is not. */

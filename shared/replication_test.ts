@@ -46,7 +46,7 @@ Deno.test("more copies than live brokers, or more in sync than copies, is refuse
     (error: Error) =>
       error instanceof ReplicationError &&
       error.message.includes('"--replication-factor" is 3') &&
-      error.message.includes("1 live broker:") && error.message.includes("at most 1"),
+      error.message.includes("has 1 live broker;") && error.message.includes("at most 1"),
   );
   assert.throws(
     () => replicationFor(3, { replicationFactor: 2, minInsyncReplicas: 3 }),

