@@ -185,8 +185,8 @@ export async function launchLocalKafka(
         ...java.slice(1),
         "kafka.tools.StorageTool",
         "format",
-        "-t",
-        options.cluster?.clusterId ?? newClusterId(),
+        // One argument with "=": a base64url id may begin with "-", which a separate one cannot.
+        `--cluster-id=${options.cluster?.clusterId ?? newClusterId()}`,
         "-c",
         p.config,
         "--ignore-formatted",
