@@ -4,21 +4,25 @@
 #   docker build --target consumer -t activity-consumer .
 # docker-compose.yml builds both.
 
-# ---- build: dependencies first (cached while deno.json/deno.lock do not change)
+# ---- build: dependencies first (cached while the lockfiles do not change).
+# Only the programs' npm packages (deno.programs.lock), into Deno's cache: the
+# tests' packages are never fetched and the binaries embed only what they import.
 FROM denoland/deno:2.9.6 AS build
 WORKDIR /app
-COPY deno.json deno.lock ./
+COPY deno.json deno.lock deno.programs.lock ./
 COPY shared/deno.json shared/
 COPY producer/deno.json producer/
 COPY consumer/deno.json consumer/
 COPY grafana/deno.json grafana/
-RUN deno install --frozen
+RUN deno install --frozen --node-modules-dir=none --lock=deno.programs.lock \
+  --entrypoint npm:kafkajs@2.2.4 npm:postgres@3.4.9 npm:zod@4.1.12
 COPY shared/ shared/
 COPY producer/ producer/
 COPY consumer/ consumer/
 COPY sql/ sql/
-COPY tools/compile.ts tools/
-# Type-checks both graphs, embeds sql/ into the consumer, writes dist/.
+COPY tools/compile.ts tools/binary_size.ts tools/cli_flags.ts tools/
+# Type-checks both graphs, embeds sql/ into the consumer, writes dist/, prints
+# each binary's embedded size and fails above the limit.
 RUN deno task compile
 
 # ---- runtime: only the binary, a health check script and a non-root user

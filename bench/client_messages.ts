@@ -4,12 +4,14 @@
  * (one byte buffer, no string per value for the garbage collector to trace)
  * and replayed through the producer's publishing loop as a `Simulation`, so
  * that every client sends byte-identical messages and only the client's cost
- * is timed. Pure.
+ * is timed. The benchmark's backlog phase publishes its hour-spread
+ * backlog the same way (other clock, skew and shape). Pure.
  *
  * The producer's leaf modules are imported rather than `@activity/producer`:
  * its public face loads the Kafka sink, which patches KafkaJS for the whole
  * process on import, and one of the compared clients is unpatched KafkaJS.
  */
+import { createIsoFormatter } from "../producer/event_json.ts";
 import { parseEventMix } from "../producer/event_mix.ts";
 import {
   createSimulation,
@@ -17,11 +19,30 @@ import {
   type Simulation,
 } from "../producer/simulation.ts";
 
+/**
+ * The message shapes: the canonical event, or the old Python prototype's
+ * `{"user_id","event_type","timestamp"}` (a UTC time without an offset).
+ */
+export const MESSAGE_SHAPES = ["canonical", "legacy"] as const;
+
+/** A message shape. */
+export type MessageShape = typeof MESSAGE_SHAPES[number];
+
 /** The simulator's inputs that decide the messages. */
 export interface MessageSpec {
   readonly count: number;
   readonly users: number;
   readonly seed: number;
+  /** The Zipf exponent of user activity (default 1, the producer's). */
+  readonly userSkew?: number;
+  /**
+   * The timestamps: the first event's time and the span the `count` events
+   * spread over (Poisson arrivals). Default: a fixed start and 100 000
+   * events a second, so that every process generates the same bytes.
+   */
+  readonly clock?: { readonly startMs: number; readonly spanMs: number };
+  /** Default `canonical`. */
+  readonly shape?: MessageShape;
 }
 
 /** The event mix of the comparison (the producer's default). */
@@ -60,13 +81,16 @@ export function generateMessages(spec: MessageSpec): GeneratedMessages {
   const source = createSimulation({
     seed: spec.seed,
     users: spec.users,
-    userSkew: 1,
+    userSkew: spec.userSkew ?? 1,
     mix: parsed.mix,
-    ratePerSecond: SCHEDULE_RATE,
-    startMs: CLOCK_START_MS,
+    ratePerSecond: spec.clock ? spec.count / (spec.clock.spanMs / 1000) : SCHEDULE_RATE,
+    startMs: spec.clock?.startMs ?? CLOCK_START_MS,
     speed: 1,
     invalidRatio: 0,
   });
+  const text = spec.shape === "legacy"
+    ? legacyText()
+    : (message: SimulatedMessage) => message.value;
   const encoder = new TextEncoder();
   const keys: string[] = new Array(spec.count);
   const typeIndexes = new Uint8Array(spec.count);
@@ -76,16 +100,17 @@ export function generateMessages(spec: MessageSpec): GeneratedMessages {
   let used = 0;
   for (let i = 0; i < spec.count; i++) {
     const message = source.next();
-    if (typeof message.value !== "string") {
+    const value = text(message);
+    if (typeof value !== "string") {
       throw new Error(`message ${i} is not an event's JSON text (the invalid ratio is 0)`);
     }
     // The simulator's JSON is ASCII; room for 3 bytes a character covers any text anyway.
-    if (used + message.value.length * 3 > values.length) {
-      const grown = new Uint8Array(Math.max(values.length * 2, used + message.value.length * 3));
+    if (used + value.length * 3 > values.length) {
+      const grown = new Uint8Array(Math.max(values.length * 2, used + value.length * 3));
       grown.set(values.subarray(0, used));
       values = grown;
     }
-    used += encoder.encodeInto(message.value, values.subarray(used)).written;
+    used += encoder.encodeInto(value, values.subarray(used)).written;
     ends[i] = used;
     keys[i] = message.key;
     typeIndexes[i] = message.typeIndex;
@@ -101,6 +126,18 @@ export function generateMessages(spec: MessageSpec): GeneratedMessages {
     ends,
     source,
   };
+}
+
+/**
+ * The old prototype's message for a simulated event: its user, type and time
+ * as Python's `datetime.utcnow().isoformat()` writes it (microseconds, no offset).
+ */
+function legacyText(): (message: SimulatedMessage) => string {
+  const iso = createIsoFormatter();
+  // User ids and type names come from safe alphabets (see event_json.ts): nothing to escape.
+  return (message) =>
+    '{"user_id":"' + message.key + '","event_type":"' + message.eventType +
+    '","timestamp":"' + iso(message.occurredAtMs).slice(0, -1) + '000"}';
 }
 
 /**

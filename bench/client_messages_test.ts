@@ -47,6 +47,33 @@ Deno.test("every generated message is an event the consumer accepts, keyed by it
   }
 });
 
+Deno.test("a backlog spec spreads its events over the span in the old prototype's shape", () => {
+  const startMs = Date.UTC(2026, 5, 1, 10);
+  const spanMs = 3_600_000;
+  const messages = generateMessages({
+    ...SPEC,
+    userSkew: 0.7,
+    clock: { startMs, spanMs },
+    shape: "legacy",
+  });
+  const nowMs = startMs + spanMs + 120_000;
+  for (let i = 0; i < messages.count; i++) {
+    const value = text.decode(messageValue(messages, i));
+    assert.deepEqual(Object.keys(JSON.parse(value)), ["user_id", "event_type", "timestamp"]);
+    assert.match(JSON.parse(value).timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    const outcome = decode(messageValue(messages, i), { nowMs });
+    assert.equal(outcome.kind, "accepted", `message ${i}: ${value}`);
+    if (outcome.kind !== "accepted") continue;
+    assert.equal(outcome.legacy, true);
+    assert.equal(outcome.event.user_id, messages.keys[i]);
+    assert.equal(outcome.occurredAtMs, messages.occurredAtMs[i]);
+  }
+  const times = Array.from(messages.occurredAtMs);
+  assert.ok(times[0] >= startMs && times[0] < startMs + 10 * 60_000);
+  // Poisson arrivals at count/span: the last event lies near the end of the span.
+  assert.ok(Math.abs(times.at(-1)! - (startMs + spanMs)) < 10 * 60_000, `${times.at(-1)}`);
+});
+
 Deno.test("the same spec gives the same digest and another seed another one", async () => {
   const first = await messagesDigest(generateMessages(SPEC));
   assert.equal(await messagesDigest(generateMessages(SPEC)), first);

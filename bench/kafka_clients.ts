@@ -23,8 +23,8 @@ import {
 } from "./client_contract.ts";
 import { allEqual, type ClientRun, renderSummaryTable, summarizeRuns } from "./client_summary.ts";
 import { readMachineFacts } from "./machine.ts";
-import { simulationSettings } from "./settings.ts";
 import { type RunContext, runDrain, runProduce } from "./kafka_clients_runs.ts";
+import { deleteTopics, keepTopicsSetting } from "./topics.ts";
 
 const PARTITIONS = 6;
 
@@ -58,7 +58,13 @@ const settings = {
     allowed: "a whole number from 1 to 1000000",
     schema: parsers.integer(1, 1_000_000),
   }),
-  seed: simulationSettings.seed,
+  seed: setting({
+    flag: "seed",
+    fallback: "42",
+    help: "Simulation seed.",
+    allowed: "a whole number",
+    schema: parsers.integer(0),
+  }),
   idempotent: setting({
     flag: "idempotent",
     fallback: "true",
@@ -80,13 +86,7 @@ const settings = {
     allowed: `a comma-separated list of ${DRAIN_CLIENT_NAMES.join(", ")}`,
     schema: list(DRAIN_CLIENT_NAMES),
   }),
-  keepTopics: setting({
-    flag: "keep-topics",
-    fallback: "false",
-    help: "Keep the benchmark's topics (by default they are deleted at the end).",
-    allowed: "true or false",
-    schema: parsers.oneOf(["true", "false"]).transform((value) => value === "true"),
-  }),
+  keepTopics: keepTopicsSetting,
   out: setting({
     flag: "out",
     fallback: "bench-results",
@@ -172,18 +172,7 @@ async function main(config: ClientsConfig): Promise<number> {
       }
     }
   } finally {
-    if (!config.keepTopics && topics.length > 0) {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        await admin.deleteTopics({ topics });
-        log(`deleted ${topics.length} topics`);
-      } catch (error) {
-        log(`could not delete the benchmark's topics (${String(error)}): ${topics.join(", ")}`);
-      } finally {
-        await admin.disconnect();
-      }
-    }
+    if (!config.keepTopics) await deleteTopics(kafka, (topic) => topics.includes(topic), log);
   }
   const summaries = summarizeRuns(runs);
   const producedRuns = runs.filter((run) => run.mode === "produce" && run.error === undefined);

@@ -7,14 +7,15 @@ import type { Kafka } from "kafkajs";
 import { topicEndOffsets } from "@activity/shared/kafka";
 import type { ClientName, DrainClientName } from "./client_contract.ts";
 import { type ClientRun, type RunLoad, runProblem, runRate } from "./client_summary.ts";
+import { load1, processCpuMs } from "./machine_load.ts";
 import { formatNumber } from "./report.ts";
+import { runWorkerProcess, type WorkerOutcome } from "./worker_process.ts";
 
 /** Requests in flight without idempotence (`NON_IDEMPOTENT_IN_FLIGHT` of the producer's sink). */
 const NON_IDEMPOTENT_IN_FLIGHT = 4;
 /** A reader that receives nothing for this long has failed. */
 const STALL_MS = 60_000;
 const WORKER = new URL("./kafka_clients_worker.ts", import.meta.url);
-const REPO_ROOT = new URL("../", import.meta.url);
 
 /** What every run needs. */
 export interface RunContext {
@@ -30,44 +31,17 @@ export interface RunContext {
   readonly log: (message: string) => void;
 }
 
-function load1(): number {
-  return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
-}
-
-/** CPU time of a process so far, in milliseconds (user + system), or undefined. */
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
-  } catch {
-    return undefined;
-  }
-}
-
 /** Runs the worker; returns its result line's object, or the error text when it failed. */
 async function runWorker(
   context: RunContext,
   args: readonly string[],
-): Promise<{ result?: Record<string, unknown>; error?: string; load: RunLoad }> {
+): Promise<WorkerOutcome & { load: RunLoad }> {
   const load1Before = load1();
   const brokerBefore = processCpuMs(context.brokerPid);
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      WORKER.pathname,
-      `--brokers=${context.brokers.join(",")}`,
-      ...args,
-    ],
-    cwd: REPO_ROOT.pathname,
-    env: { KAFKAJS_NO_PARTITIONER_WARNING: "1", NO_COLOR: "1", LOG_FORMAT: "json" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const outcome = await runWorkerProcess(WORKER, [
+    `--brokers=${context.brokers.join(",")}`,
+    ...args,
+  ]);
   const brokerAfter = processCpuMs(context.brokerPid);
   const load: RunLoad = {
     load1Before,
@@ -76,11 +50,7 @@ async function runWorker(
       ? { brokerCpuMs: brokerAfter - brokerBefore }
       : {}),
   };
-  const stdout = new TextDecoder().decode(output.stdout);
-  const line = stdout.split("\n").find((text) => text.startsWith("RESULT "));
-  if (output.code === 0 && line) return { result: JSON.parse(line.slice("RESULT ".length)), load };
-  const stderr = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-12).join("\n");
-  return { error: `the worker exited with ${output.code}: ${stderr || stdout.trim()}`, load };
+  return { ...outcome, load };
 }
 
 function describe(run: ClientRun): string {

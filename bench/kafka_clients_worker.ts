@@ -6,7 +6,8 @@
  * fresh process because the producer's KafkaJS speedups patch KafkaJS for the
  * whole process once loaded; so clients are loaded with dynamic imports, and
  * the unpatched run never loads the producer's sink. Prints one line
- * `RESULT <json>` on stdout.
+ * `RESULT <json>` on stdout. `deno task bench` publishes its backlog with it
+ * too (the producer's own sink; its own clock, skew and message shape).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -14,6 +15,7 @@ import { processLogger } from "@activity/shared/runtime";
 import { publish, type PublishPlan } from "../producer/publisher.ts";
 import {
   generateMessages,
+  MESSAGE_SHAPES,
   messagesDigest,
   type MessageSpec,
   replaySimulation,
@@ -28,6 +30,7 @@ import {
   type SinkOptions,
 } from "./client_contract.ts";
 import type { DrainResult } from "./drain_tracker.ts";
+import { printWorkerResult } from "./worker_process.ts";
 
 /** Batch bounds of the producer (`BATCH` in `producer/run.ts`, not exported): ≤ 2000 messages, < 1 MB. */
 const BATCH = { maxMessages: 2000, maxBytes: 1_000_000, lingerMs: 50 } as const;
@@ -175,6 +178,11 @@ async function main(args: string[]): Promise<void> {
       group: { type: "string" },
       ends: { type: "string" },
       "stall-ms": { type: "string" },
+      // Optional, for the benchmark's backlog: skew, timestamps spread from a start, shape.
+      "user-skew": { type: "string" },
+      "start-ms": { type: "string" },
+      "span-ms": { type: "string" },
+      shape: { type: "string" },
     },
   });
   const mode = oneOf(values.mode, ["produce", "drain"] as const, "mode");
@@ -184,7 +192,16 @@ async function main(args: string[]): Promise<void> {
   if (mode === "produce") {
     result = await measureProduce(
       oneOf(values.client, CLIENT_NAMES, "client"),
-      { count: Number(values.count), users: Number(values.users), seed: Number(values.seed) },
+      {
+        count: Number(values.count),
+        users: Number(values.users),
+        seed: Number(values.seed),
+        ...(values["user-skew"] ? { userSkew: Number(values["user-skew"]) } : {}),
+        ...(values["start-ms"]
+          ? { clock: { startMs: Number(values["start-ms"]), spanMs: Number(values["span-ms"]) } }
+          : {}),
+        shape: oneOf(values.shape ?? "canonical", MESSAGE_SHAPES, "shape"),
+      },
       {
         brokers,
         topic,
@@ -206,7 +223,7 @@ async function main(args: string[]): Promise<void> {
       stallMs: Number(values["stall-ms"]),
     });
   }
-  console.log(`RESULT ${JSON.stringify(result)}`);
+  printWorkerResult(result);
 }
 
 if (import.meta.main) {

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 
 /** The modules `deno info` lists, with each one's static and dynamic imports resolved. */
@@ -8,7 +9,7 @@ interface ModuleGraph {
 
 async function moduleGraph(entry: URL): Promise<ModuleGraph> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry.pathname],
+    args: ["info", "--json", fileURLToPath(entry)],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -17,11 +17,17 @@ export async function measureRawRead(
 ): Promise<RawReadResult> {
   const started = performance.now();
   // One byte of output per message keeps kcat's own formatting out of the measurement.
-  const child = new Deno.Command("kcat", {
-    args: ["-C", "-b", brokers.join(","), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "."],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("kcat", {
+      args: ["-C", "-b", brokers.join(","), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "."],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Error("Cannot read the topic raw: kcat is not installed (apt-get install -y kcat)");
+  }
   let messages = 0;
   for await (const chunk of child.stdout) messages += chunk.length;
   const status = await child.status;

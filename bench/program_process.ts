@@ -4,12 +4,15 @@
  * peak memory from /proc, `/metrics` scrapes, its log lines.
  */
 import { programBuild, REPO_ROOT, runArgs } from "../tools/compile.ts";
+import { processCpuMs } from "./machine_load.ts";
 
 /** A running program. */
 export interface ProgramProcess extends AsyncDisposable {
   readonly pid: number;
   /** Peak resident memory seen so far, in bytes (VmHWM). */
   peakMemoryBytes(): number;
+  /** CPU time (user + system) used so far, in milliseconds (last reading before it exited). */
+  cpuMs(): number;
   /** The program's `/metrics` text (empty if it has no metrics port). */
   scrapeMetrics(): Promise<string>;
   /** Every line the program wrote to stderr and stdout so far. */
@@ -18,6 +21,18 @@ export interface ProgramProcess extends AsyncDisposable {
   stop(signal?: Deno.Signal): Promise<number>;
   /** Resolves with the exit code when the program ends by itself. */
   readonly exited: Promise<number>;
+}
+
+/** Programs started and not yet exited (so that an interrupted benchmark can stop them). */
+const running = new Set<Deno.ChildProcess>();
+
+/** Kills every program this process started that is still running. */
+export function killRunningPrograms(): void {
+  for (const child of running) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
 }
 
 /** Starts the producer or consumer from source, with its own task's flags, plus `args`. */
@@ -34,6 +49,7 @@ export function startProgram(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  running.add(child);
   const collected: string[] = [];
   const readers = [child.stdout, child.stderr].map(async (stream) => {
     const decoder = new TextDecoderStream();
@@ -46,15 +62,18 @@ export function startProgram(
     if (rest) collected.push(rest);
   });
   let peak = 0;
+  let cpu = 0;
   const sample = () => {
     try {
       const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       peak = Math.max(peak, kb * 1024);
     } catch { /* exited */ }
+    cpu = processCpuMs(child.pid) ?? cpu;
   };
   const sampler = setInterval(sample, 100);
   const exited = child.status.then(async (status) => {
+    running.delete(child);
     clearInterval(sampler);
     await Promise.allSettled(readers);
     return status.code;
@@ -63,6 +82,7 @@ export function startProgram(
     pid: child.pid,
     exited,
     peakMemoryBytes: () => (sample(), peak),
+    cpuMs: () => (sample(), cpu),
     lines: () => collected,
     async scrapeMetrics() {
       if (!options.metricsPort) return "";

@@ -90,3 +90,20 @@ export function readValue(
   }
   return total;
 }
+
+/** The values of a counter or gauge per value of one of its labels (summed over the others). */
+export function readValuesByLabel(
+  text: string,
+  name: string,
+  label: string,
+): Map<string, number> {
+  const values = new Map<string, number>();
+  const pattern = new RegExp(`[{,]${label}="([^"]*)"`);
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const value = pattern.exec(line)?.[1];
+    if (value === undefined) continue;
+    values.set(value, (values.get(value) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
+  }
+  return values;
+}

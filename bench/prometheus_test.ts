@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { MetricsRegistry } from "@activity/shared";
-import { histogramDelta, histogramQuantile, readHistogram, readValue } from "./prometheus.ts";
+import {
+  histogramDelta,
+  histogramQuantile,
+  readHistogram,
+  readValue,
+  readValuesByLabel,
+} from "./prometheus.ts";
 
 Deno.test("a histogram read back from Prometheus text gives interpolated quantiles", () => {
   const registry = new MetricsRegistry();
@@ -36,4 +42,16 @@ Deno.test("counter values are summed over matching label sets", () => {
   assert.equal(readValue(text, "rows_total"), 7);
   assert.equal(readValue(text, "rows_total", { table: "b" }), 4);
   assert.equal(readValue(text, "rows"), 0);
+});
+
+Deno.test("counter values are split by one label and summed over the others", () => {
+  const registry = new MetricsRegistry();
+  const rows = registry.counter("rows_total", "Rows.");
+  rows.inc({ table: "a", kind: "x" }, 3);
+  rows.inc({ kind: "y", table: "a" }, 2);
+  rows.inc({ table: "b" }, 4);
+  registry.counter("rows_total_other", "Other.").inc({ table: "a" }, 100);
+  const byTable = readValuesByLabel(registry.render(), "rows_total", "table");
+  assert.deepEqual([...byTable].sort(), [["a", 5], ["b", 4]]);
+  assert.equal(readValuesByLabel(registry.render(), "rows_total", "missing").size, 0);
 });

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { formatNumber, meetsTarget, percentile, renderTable } from "./report.ts";
+import {
+  describePhase,
+  formatNumber,
+  meetsTarget,
+  percentile,
+  renderTable,
+  targetSummary,
+} from "./report.ts";
 
 Deno.test("a minimum target is met at or above it and missed below", () => {
   const base = { phase: "drain", name: "rate", unit: "events/s" };
@@ -11,7 +18,7 @@ Deno.test("a minimum target is met at or above it and missed below", () => {
   assert.equal(meetsTarget({ ...base, value: 4, target: { kind: "equal", value: 3 } }), false);
 });
 
-Deno.test("the table aligns columns and marks missed targets", () => {
+Deno.test("the table aligns columns and says which targets were not met", () => {
   const table = renderTable([
     {
       phase: "producer",
@@ -25,7 +32,39 @@ Deno.test("the table aligns columns and marks missed targets", () => {
   const lines = table.split("\n");
   assert.equal(lines.length, 4);
   assert.match(lines[2], /producer\s+rate\s+250,000\s+events\/s\s+≥ 200,000\s+met$/);
-  assert.match(lines[3], /live\s+p99\s+2\.5\s+s\s+≤ 2\s+MISSED$/);
+  assert.match(lines[3], /live\s+p99\s+2\.5\s+s\s+≤ 2\s+NOT MET$/);
+});
+
+Deno.test("a phase's note stands above its first row and the summary names what was not met", () => {
+  const figures = [
+    { phase: "drain", name: "a", value: 1, unit: "" },
+    { phase: "drain", name: "share", value: 13, unit: "%", target: { kind: "min", value: 25 } },
+    { phase: "live", name: "p99", value: 1, unit: "s", target: { kind: "max", value: 2 } },
+  ] as const;
+  const record = {
+    phase: "drain",
+    startedAt: "2026-01-01T00:00:00Z",
+    seconds: 12.34,
+    load: {
+      load1Before: 1.2,
+      load1After: 2.5,
+      cpuDuring: { busy: 97.4, idle: 1.6, iowait: 0, steal: 1 },
+    },
+    figures,
+  };
+  const note = describePhase(record);
+  assert.equal(
+    note,
+    "drain: 12.3 s; load average (1 min) 1.2 → 2.5; CPU before: not measured; " +
+      "during: busy 97 %, idle 2 %, steal 1 %",
+  );
+  const lines = renderTable(figures, new Map([["drain", note], ["live", "live note"]]))
+    .split("\n");
+  assert.deepEqual(lines.filter((line) => line.startsWith("# ")), [`# ${note}`, "# live note"]);
+  assert.equal(lines.indexOf(`# ${note}`), 2);
+  assert.equal(lines.indexOf("# live note"), 5);
+  assert.equal(targetSummary(figures), "targets met: 1 of 2; not met: drain: share");
+  assert.match(describePhase({ ...record, error: "boom" }), /; FAILED: boom$/);
 });
 
 Deno.test("percentiles use the nearest rank", () => {

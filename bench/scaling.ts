@@ -28,7 +28,6 @@ import {
   type ScalingRun,
 } from "./scaling_figures.ts";
 import { type ScalingConfig, scalingProgram } from "./scaling_settings.ts";
-import { dropDatabasesAndEnd, writeJsonReport } from "./report_file.ts";
 
 const silentLog = { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false };
 const SAMPLE_MS = 250;
@@ -83,11 +82,16 @@ async function main(config: ScalingConfig): Promise<number> {
       fill: filled,
       runs,
     };
-    const path = await writeJsonReport(config.out, `scaling-${stamp}.json`, report);
+    await Deno.mkdir(config.out, { recursive: true });
+    const path = `${config.out}/scaling-${stamp}.json`;
+    await Deno.writeTextFile(path, JSON.stringify(report, null, 2) + "\n");
     log(`report written to ${path}`);
     return 0;
   } finally {
-    await dropDatabasesAndEnd(admin, created);
+    for (const name of created) {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
+    await admin.end();
   }
 }
 

@@ -7,7 +7,7 @@ import {
   setting,
 } from "@activity/shared";
 import { z } from "zod";
-import { reportFolderSetting, simulationSettings } from "./settings.ts";
+import { benchProgram } from "./settings.ts";
 
 const settings = {
   brokers: {
@@ -40,9 +40,15 @@ const settings = {
     allowed: "a whole number from 1 to 1000",
     schema: parsers.integer(1, 1_000),
   }),
-  users: simulationSettings.users,
-  seed: simulationSettings.seed,
-  out: reportFolderSetting("scaling-<time>.json"),
+  users: benchProgram.settings.users,
+  seed: benchProgram.settings.seed,
+  out: setting({
+    flag: "out",
+    fallback: "bench-results",
+    help: "Folder for the JSON report (scaling-<time>.json).",
+    allowed: "a folder path",
+    schema: parsers.text(1024),
+  }),
 };
 
 /** The scaling benchmark: name, summary and settings. */

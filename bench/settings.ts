@@ -4,46 +4,28 @@ import {
   type ConfigOf,
   parsers,
   type ProgramDefinition,
-  type Setting,
   setting,
 } from "@activity/shared";
 import { z } from "zod";
+import { MESSAGE_SHAPES } from "./client_messages.ts";
+import { keepTopicsSetting } from "./topics.ts";
 
-const PHASES = ["producer", "drain", "kcat", "live", "dashboard"] as const;
+const PHASES = ["producer", "drain", "backlog", "live", "dashboard"] as const;
 
 /** A benchmark phase. */
 export type BenchPhase = typeof PHASES[number];
 
-/** The simulation settings every benchmark shares. */
-export const simulationSettings: {
-  readonly users: Setting<number>;
-  readonly seed: Setting<number>;
-} = {
-  users: setting({
-    flag: "users",
-    fallback: "10000",
-    help: "Simulated users.",
-    allowed: "a whole number from 1 to 10000000",
-    schema: parsers.integer(1, 10_000_000),
-  }),
-  seed: setting({
-    flag: "seed",
-    fallback: "42",
-    help: "Simulation seed.",
-    allowed: "a whole number",
-    schema: parsers.integer(0),
-  }),
-};
+/** The live rate that is half of the drain rate measured in the same run. */
+export const HALF_DRAIN = "half-drain";
 
-/** The `--out` setting of a benchmark that writes `file` (e.g. "bench-<time>.json"). */
-export function reportFolderSetting(file: string): Setting<string> {
-  return setting({
-    flag: "out",
-    fallback: "bench-results",
-    help: `Folder for the JSON report (${file}).`,
-    allowed: "a folder path",
-    schema: parsers.text(1024),
-  });
+const commaList = (text: string) => text.split(",").map((part) => part.trim());
+
+/** What a setting listing some of `names` allows, and its schema. */
+function namesList<const T extends readonly [string, ...string[]]>(names: T) {
+  return {
+    allowed: `a comma-separated list of ${names.join(", ")}`,
+    schema: z.string().transform(commaList).pipe(z.array(z.enum(names)).min(1)),
+  };
 }
 
 const settings = {
@@ -58,19 +40,57 @@ const settings = {
   events: setting({
     flag: "events",
     fallback: "1000000",
-    help: "Events published by the producer phase and drained by the drain phase.",
+    help: "Events published by the producer phase and drained by the drain phase; also the " +
+      "size of each backlog.",
     allowed: "a whole number from 1000 to 100000000",
     schema: parsers.integer(1_000, 100_000_000),
   }),
-  users: simulationSettings.users,
-  seed: simulationSettings.seed,
+  users: setting({
+    flag: "users",
+    fallback: "10000",
+    help: "Simulated users.",
+    allowed: "a whole number from 1 to 10000000",
+    schema: parsers.integer(1, 10_000_000),
+  }),
+  seed: setting({
+    flag: "seed",
+    fallback: "42",
+    help: "Simulation seed.",
+    allowed: "a whole number",
+    schema: parsers.integer(0),
+  }),
+  backlogShapes: setting({
+    flag: "backlog-shapes",
+    fallback: MESSAGE_SHAPES.join(","),
+    help: "Message shapes of the backlog phase, one backlog each: the canonical event, or the " +
+      'old prototype\'s {"user_id","event_type","timestamp"}.',
+    ...namesList(MESSAGE_SHAPES),
+  }),
+  backlogMinutes: setting({
+    flag: "backlog-minutes",
+    fallback: "60",
+    help: "Minutes the backlog's timestamps spread over (ending a minute before it is published).",
+    allowed: "a whole number from 1 to 1440",
+    schema: parsers.integer(1, 1440),
+  }),
+  backlogSkew: setting({
+    flag: "backlog-skew",
+    fallback: "0.7",
+    help: "Zipf exponent of the backlog users' activity (0.7: ~0.56 distinct keys per event " +
+      "for 1 M events of 10 000 users over 60 min).",
+    allowed: "a number from 0 to 4",
+    schema: parsers.number(0, 4),
+  }),
   liveRates: setting({
     flag: "live-rates",
-    fallback: "20000,50000",
-    help: "Producer rates (events/s) of the live phase, one run each.",
-    allowed: "a comma-separated list of positive whole numbers",
-    schema: z.string().transform((text) => text.split(",").map((part) => Number(part.trim())))
-      .pipe(z.array(z.number().int().positive()).min(1)),
+    fallback: HALF_DRAIN,
+    help: `Producer rates (events/s) of the live phase, one run each; "${HALF_DRAIN}" is half ` +
+      "the drain rate measured in this run.",
+    allowed: `a comma-separated list of positive whole numbers or "${HALF_DRAIN}"`,
+    schema: z.string().transform(commaList).pipe(
+      z.array(z.union([z.literal(HALF_DRAIN), z.string().regex(/^[1-9]\d*$/).transform(Number)]))
+        .min(1),
+    ),
   }),
   liveSeconds: setting({
     flag: "live-seconds",
@@ -96,20 +116,40 @@ const settings = {
   phases: setting({
     flag: "phases",
     fallback: PHASES.join(","),
-    help: "Phases to run (drain and kcat read the producer phase's topic).",
-    allowed: `a comma-separated list of ${PHASES.join(", ")}`,
-    schema: z.string().transform((text) => text.split(",").map((part) => part.trim()))
-      .pipe(z.array(z.enum(PHASES)).min(1)),
+    help: "Phases to run, always in the order listed (drain reads the producer phase's topic).",
+    ...namesList(PHASES),
   }),
-  out: reportFolderSetting("bench-<time>.json"),
+  keepTopics: keepTopicsSetting,
+  out: setting({
+    flag: "out",
+    fallback: "bench-results",
+    help: "Folder for the JSON report (bench-<time>.json).",
+    allowed: "a folder path",
+    schema: parsers.text(1024),
+  }),
 };
 
 /** The benchmark program: name, summary and settings. */
 export const benchProgram: ProgramDefinition<typeof settings> = {
   name: "bench",
-  summary: "measures producer, drain, raw read, live latency and dashboard queries side by side",
+  summary: "measures producer, drains (against kcat's raw read), backlog, live latency and " +
+    "dashboard queries side by side",
   settings,
 };
 
 /** The benchmark's parsed settings. */
 export type BenchConfig = ConfigOf<typeof settings>;
+
+/** Why the chosen phases cannot run together (a `Cannot read config` message), if they cannot. */
+export function phasePlanProblem(config: BenchConfig): string | undefined {
+  const chosen = new Set(config.phases);
+  if (chosen.has("drain") && !chosen.has("producer")) {
+    return 'Cannot read config: "--phases" includes drain without producer: the drain reads ' +
+      `the producer phase's topic: current value is "${config.phases.join(",")}"`;
+  }
+  if (chosen.has("live") && config.liveRates.includes(HALF_DRAIN) && !chosen.has("drain")) {
+    return `Cannot read config: "--live-rates" ${HALF_DRAIN} needs the drain phase in "--phases": ` +
+      `current values are "${config.liveRates.join(",")}" and "${config.phases.join(",")}"`;
+  }
+  return undefined;
+}

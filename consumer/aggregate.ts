@@ -1,6 +1,6 @@
 /**
  * Pure aggregation: Kafka messages in, per (minute, type, user) count deltas,
- * rejections and statistics out. No I/O. Each message is decoded exactly once
+ * sessions and page views, rejections and statistics out. No I/O. Each message is decoded exactly once
  * and leaves only a counter increment behind (or one rejection record), so
  * memory grows with distinct keys, not with events.
  */
@@ -12,6 +12,11 @@ import {
   minuteOf,
   type RejectReason,
 } from "@activity/shared";
+import {
+  addSessionEvent,
+  emptySessionAggregate,
+  type SessionAggregate,
+} from "./session_aggregate.ts";
 
 /** One Kafka message as the aggregation needs it (KafkaJS messages fit as they are). */
 export interface SourceMessage {
@@ -62,6 +67,8 @@ export interface BatchAggregate {
   readonly rejectedByReason: Map<RejectReason, number>;
   /** Accepted events per tenth of a second of event time (epoch ms / 100), for event→commit latency. */
   readonly eventTenths: Map<number, number>;
+  /** Sessions and page views of the accepted events in the canonical shape. */
+  readonly analytics: SessionAggregate;
 }
 
 /** How messages are judged. */
@@ -93,6 +100,7 @@ export function emptyAggregate(): BatchAggregate {
     legacy: 0,
     rejectedByReason: new Map(),
     eventTenths: new Map(),
+    analytics: emptySessionAggregate(),
   };
 }
 
@@ -133,6 +141,7 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     eventTenths.set(tenth, (eventTenths.get(tenth) ?? 0) + 1);
     aggregate.accepted++;
     if (result.legacy) aggregate.legacy++;
+    else addSessionEvent(aggregate.analytics, result.event, occurredAtMs);
     if (Number(message.timestamp) - occurredAtMs > lateAfterMs) aggregate.late++;
   }
   return aggregate;

@@ -3,6 +3,7 @@ import {
   commonSettings,
   type ConfigOf,
   DEFAULT_EVENT_TYPES,
+  EVENT_TYPE_PATTERN,
   parsers,
   type ProgramDefinition,
   replicationSettings,
@@ -12,7 +13,7 @@ import {
 import { z } from "zod";
 
 const EVENT_TYPE_LIST = z.string().transform((text) => text.split(",").map((part) => part.trim()))
-  .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/)).min(1));
+  .pipe(z.array(z.string().regex(EVENT_TYPE_PATTERN)).min(1));
 
 const settings = {
   brokers: commonSettings.brokers,
@@ -108,6 +109,15 @@ const settings = {
     help: "PostgreSQL cancels any statement of the consumer after this long; the flush is retried.",
     allowed: "a whole number of milliseconds from 1000 to 600000",
     schema: parsers.integer(1_000, 600_000),
+  }),
+  notReadyAfterMs: setting({
+    flag: "not-ready-after-ms",
+    env: "CONSUMER_NOT_READY_AFTER_MS",
+    fallback: "30000",
+    help: "/readyz reports not ready once flushes have failed for this long (short outages " +
+      "do not flap it).",
+    allowed: "a whole number of milliseconds from 0 to 3600000",
+    schema: parsers.integer(0, 3_600_000),
   }),
   takeOverFrom: setting({
     flag: "take-over-from",

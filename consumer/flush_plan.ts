@@ -6,6 +6,12 @@
 import type { RejectReason } from "@activity/shared";
 import type { BatchAggregate, Rejection } from "./aggregate.ts";
 import type { PartitionRange } from "./offset_fence.ts";
+import {
+  type PageViewColumns,
+  pageViewColumns,
+  type SessionColumns,
+  sessionColumns,
+} from "./session_aggregate.ts";
 
 /** Per (user, minute, type) count deltas as columns; minutes are epoch seconds. */
 export interface CountColumns {
@@ -32,6 +38,10 @@ export interface FlushPlan {
   readonly ranges: readonly PartitionRange[];
   readonly counts: CountColumns;
   readonly typeMinutes: TypeMinuteColumns;
+  /** One merge per (user, session); the statement sorts them by that key. */
+  readonly sessions: SessionColumns;
+  /** Page views per (minute, page); the statement sorts them by that key. */
+  readonly pageViews: PageViewColumns;
   readonly rejections: readonly Rejection[];
   /** Rejections per reason, sorted by reason. */
   readonly rejectedByReason: readonly (readonly [RejectReason, number])[];
@@ -75,6 +85,8 @@ export function planFlush(
       types: typeTotals.map((row) => row.type),
       counts: typeTotals.map((row) => row.count),
     },
+    sessions: sessionColumns(aggregate.analytics),
+    pageViews: pageViewColumns(aggregate.analytics),
     rejections: aggregate.rejections,
     rejectedByReason: [...aggregate.rejectedByReason].sort((a, b) => compareText(a[0], b[0])),
     accepted: aggregate.accepted,

@@ -28,6 +28,8 @@ Deno.test("a plan lays counts out as columns and totals per minute and type in s
     counts: [4, 1, 3],
   });
   assert.deepEqual(plan.rejectedByReason, [["empty", 2], ["not_json", 1]]);
+  assert.deepEqual(plan.sessions.users, [], "sessions come from the session aggregate");
+  assert.deepEqual(plan.pageViews, { minutes: [], pages: [], views: [] });
   assert.equal(plan.ranges, ranges);
   assert.equal(planEvents(plan), 9);
   const total = plan.counts.counts.reduce((a, b) => a + b, 0);

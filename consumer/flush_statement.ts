@@ -4,6 +4,12 @@
  * statement over arrays (never one row per event).
  */
 import { Buffer } from "node:buffer";
+import {
+  ANALYTICS_WRITES,
+  analyticsCtes,
+  analyticsParameters,
+  type AnalyticsRowsWritten,
+} from "./analytics_statement.ts";
 import type { FlushPlan } from "./flush_plan.ts";
 import type { RejectionStorage } from "./store.ts";
 
@@ -23,7 +29,40 @@ export const OWNER_SQLSTATE = "AF002";
 // group waits for this flush or refuses it. Every multi-row upsert is sorted by its conflict
 // key, so concurrent flushes lock rows in one order and cannot deadlock. Hours and days are cut
 // in UTC (3-argument date_trunc).
-/** The flush statement ($1 ... $36, see `flushParameters`). */
+/** Rows a committed flush inserted or updated, per table. */
+export type RowsWritten = CountRowsWritten & AnalyticsRowsWritten;
+
+/** Rows written to the count, rollup and rejection tables. */
+interface CountRowsWritten {
+  readonly user_event_summary: number;
+  readonly user_event_hourly: number;
+  readonly user_event_daily: number;
+  readonly event_type_minute: number;
+  readonly active_users_minute: number;
+  readonly rejected_events: number;
+}
+
+/** Each table the flush writes and the CTE that writes it, in the statement's column order. */
+export const FLUSH_WRITES: readonly (readonly [keyof RowsWritten, string])[] = [
+  ["user_event_summary", "summary"],
+  ["user_event_hourly", "hourly"],
+  ["user_event_daily", "daily"],
+  ["active_users_minute", "active"],
+  ["event_type_minute", "type_minute"],
+  ["rejected_events", "rejected"],
+  ...ANALYTICS_WRITES,
+];
+
+// A step's end inside the statement: the output columns are computed left to right and each
+// count runs its CTE on first use, so consecutive clock readings time one step each.
+const CLOCK = "extract(epoch FROM clock_timestamp())";
+
+// Rows each CTE wrote, each followed by the clock when its step ended (`t_<table>`).
+const WRITTEN_COLUMNS = FLUSH_WRITES.map(([table, cte]) =>
+  `(SELECT count(*) FROM ${cte})::int AS ${table},\n  ${CLOCK} AS t_${table}`
+).join(",\n  ");
+
+/** The flush statement ($1 ... $36, then the analytics' from $37; see `flushParameters`). */
 export const FLUSH = `
 WITH owner AS (
   SELECT consumer_group FROM topic_owners WHERE topic = $2 FOR SHARE
@@ -125,22 +164,19 @@ WITH owner AS (
     AS u(partition, from_offset, to_offset, topic_id)
   ORDER BY 3, 4
   ON CONFLICT DO NOTHING
-)
+), ${analyticsCtes(37)}
 SELECT
+  ${CLOCK} AS t_start,
   consumer_flush_fence(ARRAY(
     SELECT p FROM unnest($4::int4[] || $8::int4[]) AS p
     EXCEPT SELECT partition FROM advanced
     EXCEPT SELECT partition FROM started
     ORDER BY 1
   ), (SELECT consumer_group FROM owner), $1) AS fence,
-  (SELECT count(*) FROM summary)::int AS summary,
-  (SELECT count(*) FROM hourly)::int AS hourly,
-  (SELECT count(*) FROM daily)::int AS daily,
-  (SELECT count(*) FROM active)::int AS active,
-  (SELECT count(*) FROM type_minute)::int AS type_minute,
-  (SELECT count(*) FROM rejected)::int AS rejected`;
+  ${CLOCK} AS t_offsets,
+  ${WRITTEN_COLUMNS}`;
 
-/** The flush statement's parameters, in order ($1 ... $36). */
+/** The flush statement's parameters, in order ($1 ... $36, then the analytics'). */
 export function flushParameters(plan: FlushPlan, storage: RejectionStorage): unknown[] {
   const existing = plan.ranges.filter((range) => range.expected !== null);
   const fresh = plan.ranges.filter((range) => range.expected === null);
@@ -192,6 +228,7 @@ export function flushParameters(plan: FlushPlan, storage: RejectionStorage): unk
     gaps.map((gap) => gap.from),
     gaps.map((gap) => gap.to),
     gaps.map((gap) => gap.topicId ?? null),
+    ...analyticsParameters(plan),
   ];
 }
 

@@ -113,6 +113,7 @@ export async function startKafkaSource(
   const ready = await retryWithBackoff(async () => {
     await admin.connect();
     await waitForTopic(admin, options, handlers);
+    if (signal?.aborted) return false;
     await ensureTopics(kafka, [{ topic: options.dlqTopic, partitions: 1 }], {
       replication: options.replication,
       log,
@@ -238,9 +239,9 @@ function createSource(
           for (const r of request) outcomes.push(isCut(r) ? "sent cut" : "sent");
         } catch (error) {
           if (classifyKafkaError(error).kind !== "permanent") throw error;
-          // The broker refuses these as they are (a topic with a smaller size limit): send each
-          // alone in a smaller form; what it refuses even then is recorded, never retried.
-          for (const r of request) outcomes.push(await sendSmall(r, error));
+          // The broker refuses the request (a topic with a smaller size limit): send each alone,
+          // then in a smaller form; what it refuses even then is recorded, never retried.
+          for (const r of request) outcomes.push(await sendAlone(r, error));
         }
       }
       return outcomes;
@@ -273,15 +274,21 @@ function createSource(
     },
   };
 
-  async function sendSmall(rejection: Rejection, first: unknown): Promise<DeadLetterOutcome> {
+  async function sendAlone(rejection: Rejection, first: unknown): Promise<DeadLetterOutcome> {
+    try {
+      await send([rejection]);
+      return isCut(rejection) ? "sent cut" : "sent";
+    } catch (error) {
+      if (classifyKafkaError(error).kind !== "permanent") throw error;
+    }
     try {
       await send([rejection], true);
       return "sent cut";
     } catch (error) {
       if (classifyKafkaError(error).kind !== "permanent") throw error;
       log.warn(
-        "the dead-letter topic refused a rejected message even cut small; it is kept in " +
-          "rejected_events only",
+        "the dead-letter topic refused a rejected message even cut small; it is kept " +
+          "in rejected_events only",
         {
           partition: rejection.partition,
           offset: rejection.offset,

@@ -37,8 +37,17 @@ export function retentionTargets(
 ): RetentionTarget[] {
   const days = options.retentionDays;
   const perMinute: RetentionTarget[] = [
-    ...["user_event_summary", "event_type_minute", "active_users_minute", "user_minute_presence"]
-      .map((table) => ({ table, column: "event_minute", days, bucketMs: MINUTE_MS })),
+    ...[
+      "user_event_summary",
+      "event_type_minute",
+      "active_users_minute",
+      "user_minute_presence",
+      "page_view_minute",
+      "user_bitmap_minute",
+    ].map((table) => ({ table, column: "event_minute", days, bucketMs: MINUTE_MS })),
+    // A session is kept a day past the retention of its first minute: only a session longer
+    // than a day can lose its row to retention (and be counted again if it goes on).
+    { table: "sessions", column: "started_at", days, bucketMs: DAY_MS },
     ...[
       ["rejected_events", "received_at"],
       ["ingest_minute", "processed_minute"],
@@ -55,6 +64,20 @@ export function retentionTargets(
     { table: "user_event_hourly", column: "event_hour", days: rollupDays, bucketMs: HOUR_MS },
     { table: "user_event_daily", column: "event_day", days: rollupDays, bucketMs: DAY_MS },
     { table: "event_type_hour", column: "event_hour", days: rollupDays, bucketMs: HOUR_MS },
+    ...[
+      ["page_view_hour", "event_hour", HOUR_MS],
+      ["user_bitmap_hour", "event_hour", HOUR_MS],
+      ["user_bitmap_day", "event_day", DAY_MS],
+      ["session_hour", "start_hour", HOUR_MS],
+      ["session_length_hour", "start_hour", HOUR_MS],
+      ["session_length_day", "start_day", DAY_MS],
+    ].map(([table, column, bucketMs]) => ({
+      table: table as string,
+      column: column as string,
+      days: rollupDays,
+      bucketMs: bucketMs as number,
+    })),
+    // user_numbers is never trimmed: its numbers must outlive every bitmap that holds them.
   ];
 }
 
@@ -70,6 +93,16 @@ export const SAMPLED_TABLES: readonly string[] = [
   "ingest_minute",
   "rejected_minute",
   "consumer_offsets",
+  "sessions",
+  "session_hour",
+  "session_length_hour",
+  "session_length_day",
+  "page_view_minute",
+  "page_view_hour",
+  "user_numbers",
+  "user_bitmap_minute",
+  "user_bitmap_hour",
+  "user_bitmap_day",
 ];
 
 /** Deletes expired rows of every target, `batchSize` rows per transaction; returns rows deleted. */

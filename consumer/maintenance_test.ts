@@ -6,11 +6,21 @@ Deno.test("retention trims per-minute data and rejections at the retention and k
   assert.ok(targets.every((target) => target.days === 30));
   const tables = targets.map((target) => target.table);
   for (
-    const table of ["user_event_summary", "event_type_minute", "rejected_events", "ingest_minute"]
+    const table of [
+      "user_event_summary",
+      "event_type_minute",
+      "rejected_events",
+      "ingest_minute",
+      "page_view_minute",
+      "user_bitmap_minute",
+      "sessions",
+    ]
   ) {
     assert.ok(tables.includes(table), table);
   }
-  assert.ok(!tables.includes("user_event_hourly") && !tables.includes("user_event_daily"));
+  for (const table of ["user_event_hourly", "user_event_daily", "session_hour", "user_numbers"]) {
+    assert.ok(!tables.includes(table), table);
+  }
 });
 
 Deno.test("rollups are trimmed at their own retention when one is set", () => {
@@ -19,5 +29,33 @@ Deno.test("rollups are trimmed at their own retention when one is set", () => {
     "user_event_hourly",
     "user_event_daily",
     "event_type_hour",
+    "page_view_hour",
+    "user_bitmap_hour",
+    "user_bitmap_day",
+    "session_hour",
+    "session_length_hour",
+    "session_length_day",
   ]);
+});
+
+Deno.test("every table of the migrations but the offsets, the topic owners and the user dictionary is trimmed", () => {
+  const directory = new URL("../sql/", import.meta.url);
+  const migrations = [...Deno.readDirSync(directory)].map((entry) =>
+    Deno.readTextFileSync(new URL(entry.name, directory))
+  );
+  const created = migrations.flatMap((sql) => [
+    ...[...sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)\b(?!%)/g)].map((match) => match[1]),
+    // Tables created in a loop over grains: `FOREACH grain IN ARRAY ARRAY['minute', ...] LOOP
+    // EXECUTE format('CREATE TABLE user_bitmap_%1$s ...`.
+    ...[...sql.matchAll(/ARRAY\[([^\]]*)\] LOOP\s+EXECUTE format\('CREATE TABLE (\w+)%1\$s/g)]
+      .flatMap(([, grains, prefix]) =>
+        grains.split(",").map((g) => prefix + g.trim().slice(1, -1))
+      ),
+  ]);
+  const trimmed = retentionTargets({ retentionDays: 7, rollupRetentionDays: 400 })
+    .map((target) => target.table);
+  assert.deepEqual(
+    created.filter((table) => !trimmed.includes(table)).sort(),
+    ["consumer_offsets", "topic_owners", "user_numbers"],
+  );
 });

@@ -1,16 +1,20 @@
-/** `deno task migrate`: applies the pending migrations to `DATABASE_URL` (or `--database-url`). */
+/**
+ * `deno task migrate` and `consumer migrate` (the binary, compose's one-shot `migrate` service):
+ * applies the pending migrations to `DATABASE_URL` (or `--database-url`).
+ */
 import { commonSettings } from "@activity/shared";
 import { loadConfigOrExit, processLogger } from "@activity/shared/runtime";
 import { migrate } from "./migrations.ts";
 
-if (import.meta.main) {
+/** Applies the pending migrations; returns the exit code (0 done, 1 failed, 2 bad settings). */
+export async function migrateCommand(args: readonly string[]): Promise<number> {
   const config = loadConfigOrExit({
     name: "migrate",
     summary: "applies the pending SQL migrations in sql/ (under an advisory lock)",
     settings: {
       databaseUrl: commonSettings.databaseUrl,
     },
-  });
+  }, args);
   const log = processLogger("migrate", "info");
   try {
     const report = await migrate(config.databaseUrl, { log });
@@ -18,8 +22,11 @@ if (import.meta.main) {
       applied: report.applied.length,
       already_applied: report.alreadyApplied.length,
     });
+    return 0;
   } catch (error) {
     log.error("migration failed", { error: error as Error });
-    Deno.exit(1);
+    return 1;
   }
 }
+
+if (import.meta.main) Deno.exit(await migrateCommand(Deno.args));

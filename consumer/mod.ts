@@ -27,4 +27,5 @@ export {
   type SourceMessage,
 } from "./aggregate.ts";
 export { type FlushPlan, planFlush } from "./flush_plan.ts";
+export { SAMPLED_TABLES } from "./maintenance.ts";
 export { type OffsetFence, type PartitionRange } from "./offset_fence.ts";

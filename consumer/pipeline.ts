@@ -121,6 +121,7 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
     maxBufferEvents: config.maxBufferEvents,
     stopFlushDeadlineMs: SHUTDOWN_BUDGET.flushDeadlineMs,
     ...CORE_DEFAULTS,
+    notReadyAfterFailingMs: config.notReadyAfterMs,
   });
   const fence = createOffsetFence();
   const eventTypes = new Set(config.eventTypes);
@@ -201,8 +202,15 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
       placements.set(partition, decision.placement);
     }
     placePartitions(fence, placements);
-    for (const _ of movedWithoutMessages(fence)) admitRangeOnly(core, clock.now());
-    if (movedWithoutMessages(fence).length > 0) flushWake.notify();
+    for (const [partition, placement] of placements) {
+      // Kafka's own position may differ (offsets restored from a backup, a recreated topic):
+      // read from ours, even when no new message would ever make a batch arrive.
+      if (assigned.has(partition)) source!.seek(partition, placement.position.toString());
+    }
+    const moved = movedWithoutMessages(fence).length;
+    for (let i = 0; i < moved; i++) admitRangeOnly(core, clock.now());
+    if (moved > 0) flushWake.notify();
+    updateLag();
   }
 
   function noticePlacement(
@@ -396,6 +404,16 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
     assigned = current;
     metrics.assigned.set({}, current.size);
     log.info("partitions assigned", { partitions: [...current].sort((a, b) => a - b).join(",") });
+    placeAssigned();
+  }
+
+  /**
+   * Places newly assigned partitions at once rather than on their first batch: a partition with
+   * nothing to read still shows its lag, and a truncated log stops the consumer right away.
+   */
+  function placeAssigned(): void {
+    if (!source || core.stopDeadlineMs !== null) return;
+    place([...assigned]).catch((error) => log.warn("cannot place the partitions", { error }));
   }
 
   function cut(): FlushPlan {
@@ -423,13 +441,9 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
   /** After a refused flush: the stored offsets are the truth; go back to them at once. */
   async function returnToStoredOffsets(inFlightEvents: number): Promise<void> {
     discardEverything(inFlightEvents);
+    // Placing seeks every assigned partition: without that, a partition that gets no new
+    // message would never be read again.
     await place([...assigned]);
-    for (const [partition, position] of positions(fence)) {
-      if (!assigned.has(partition)) continue;
-      // Without this, a partition that gets no new message would never be read again.
-      source?.seek(partition, position.toString());
-    }
-    updateLag();
   }
 
   function updateLag(): void {
@@ -484,7 +498,9 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
               events: planEvents(plan),
               count_rows: plan.counts.users.length,
               ms: Math.round(performance.now() - started),
-              statement_ms: Math.round(outcome.timings.statement),
+              ...Object.fromEntries(
+                Object.entries(outcome.timings).map(([step, ms]) => [`${step}_ms`, Math.round(ms)]),
+              ),
             });
           }
           return;
@@ -584,6 +600,7 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
     },
     async run(started) {
       source = started;
+      placeAssigned();
       await flushLoop();
       return { ...summary };
     },

@@ -29,7 +29,6 @@ export const CORE_DEFAULTS = {
   /** Rejections keep their original bytes until flushed: bound them. */
   maxBufferedRejectedBytes: 32 * 1024 * 1024,
   catchUpFlushIntervalMs: 2_000,
-  notReadyAfterFailingMs: 30_000,
 } as const;
 
 /** Flushes that keep failing. */

@@ -5,24 +5,30 @@
  */
 import postgres from "postgres";
 import type { FlushPlan } from "./flush_plan.ts";
-import { FENCE_SQLSTATE, FLUSH, flushParameters, OWNER_SQLSTATE } from "./flush_statement.ts";
+import {
+  FENCE_SQLSTATE,
+  FLUSH,
+  FLUSH_WRITES,
+  flushParameters,
+  OWNER_SQLSTATE,
+  type RowsWritten,
+} from "./flush_statement.ts";
 import type { StoredOffset } from "./partition_placement.ts";
 
-/** Rows a committed flush inserted or updated, per table. */
-export interface RowsWritten {
-  readonly user_event_summary: number;
-  readonly user_event_hourly: number;
-  readonly user_event_daily: number;
-  readonly event_type_minute: number;
-  readonly active_users_minute: number;
-  readonly rejected_events: number;
-}
+export type { RowsWritten };
 
-/** Milliseconds spent on a committed flush (for profiling). */
-export interface FlushTimings {
-  /** The flush statement, from sending it to its reply. */
-  readonly statement: number;
-}
+/**
+ * Milliseconds spent on a committed flush (for profiling): the whole statement, and the part of
+ * it spent on each step (the fence, then each table with what only it reads: the counts' input
+ * goes to `user_event_summary`, the presence rows to `active_users_minute`).
+ */
+export type FlushTimings =
+  & {
+    /** The flush statement, from sending it to its reply. */
+    readonly statement: number;
+    readonly offsets: number;
+  }
+  & { readonly [table in keyof RowsWritten]: number };
 
 /** What committing a flush did. */
 export type CommitOutcome =
@@ -107,23 +113,22 @@ async function commitFlush(
 ): Promise<CommitOutcome> {
   const started = performance.now();
   try {
-    const [row] = await sql.unsafe<Record<string, number>[]>(
+    const [row] = await sql.unsafe<Record<string, number | string>[]>(
       FLUSH,
       flushParameters(plan, storage) as never[],
       { prepare: true },
     );
-    return {
-      kind: "committed",
-      rows: {
-        user_event_summary: row.summary,
-        user_event_hourly: row.hourly,
-        user_event_daily: row.daily,
-        event_type_minute: row.type_minute,
-        active_users_minute: row.active,
-        rejected_events: row.rejected,
-      },
-      timings: { statement: performance.now() - started },
-    };
+    const rows = Object.fromEntries(
+      FLUSH_WRITES.map(([table]) => [table, Number(row[table])]),
+    ) as unknown as RowsWritten;
+    const timings: Record<string, number> = { statement: performance.now() - started };
+    let last = Number(row.t_start);
+    for (const step of ["offsets", ...FLUSH_WRITES.map(([table]) => table)]) {
+      const at = Number(row[`t_${step}`]);
+      timings[step] = (at - last) * 1000;
+      last = at;
+    }
+    return { kind: "committed", rows, timings: timings as FlushTimings };
   } catch (error) {
     const { code, detail } = error as { code?: string; detail?: string };
     if (code === OWNER_SQLSTATE) return { kind: "not_owner", owner: detail ?? "" };

@@ -1,7 +1,8 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { testServices } from "../testing/services.ts";
 
-const REPO_ROOT = new URL("../", import.meta.url).pathname;
+const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 Deno.test("the Kafka client comparison publishes and reads the same messages with every client", async () => {
   const { brokers } = await testServices();

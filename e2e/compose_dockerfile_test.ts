@@ -11,7 +11,14 @@ import {
   parseCopy,
   parseDockerfile,
 } from "../tools/compose_model.ts";
-import { embeddedFiles, PROGRAM_BUILDS, REPO_ROOT } from "../tools/compile.ts";
+import {
+  EMBEDDED_LIMIT_BYTES,
+  embeddedFiles,
+  PROGRAM_BUILDS,
+  PROGRAM_RESOLUTION,
+  PROGRAMS_LOCK,
+  REPO_ROOT,
+} from "../tools/compile.ts";
 
 const stages = parseDockerfile(await Deno.readTextFile(`${REPO_ROOT}/Dockerfile`));
 const stageNames = new Set(stages.map((stage) => stage.name));
@@ -87,7 +94,7 @@ Deno.test("each program has a target that runs its own binary as a non-root user
   assert.ok(runtime.instructions.every((i) => i.keyword !== "COPY" || !parseCopy(i.args).from));
 });
 
-Deno.test("dependencies are installed from the lockfile before the sources are copied", async () => {
+Deno.test("the programs' packages, and only those, are installed from their lockfile before the sources are copied", async () => {
   const workspace = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`))
     .workspace as string[];
   const keywords = build.instructions.map((instruction) => instruction.keyword);
@@ -95,11 +102,20 @@ Deno.test("dependencies are installed from the lockfile before the sources are c
     i.keyword === "RUN" && /deno install --frozen/.test(i.args)
   );
   assert.ok(install > 0, "no `deno install --frozen` in the build stage");
+  const words = build.instructions[install].args.split(" ");
+  for (const flag of PROGRAM_RESOLUTION) assert.ok(words.includes(flag), flag);
+  const lock = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/${PROGRAMS_LOCK}`));
+  assert.deepEqual(
+    words.slice(words.indexOf("--entrypoint") + 1).sort(),
+    Object.keys(lock.specifiers).sort(),
+    `the install step must fetch exactly the packages of ${PROGRAMS_LOCK}`,
+  );
   const before = build.instructions.slice(0, install).filter((i) => i.keyword === "COPY")
     .flatMap((i) => parseCopy(i.args).sources);
   const expected = [
     "deno.json",
     "deno.lock",
+    PROGRAMS_LOCK,
     ...workspace.map((member) => `${member.replace(/^\.\//, "")}/deno.json`),
   ];
   assert.deepEqual(before.sort(), expected.sort());
@@ -125,7 +141,14 @@ Deno.test("the build context and the build stage hold every file the programs im
   const copied = fromContext(build);
   const inStage = (path: string) =>
     context.has(path) && copied.some((source) => path === source || path.startsWith(`${source}/`));
-  const needed = ["deno.json", "deno.lock", "tools/compile.ts"];
+  // The compile tool's own modules, as its module graph has them.
+  const compileTool = await embeddedFiles({
+    ...PROGRAM_BUILDS[0],
+    entry: "tools/compile.ts",
+    include: [],
+  });
+  assert.ok(compileTool.includes("tools/binary_size.ts"));
+  const needed = ["deno.json", PROGRAMS_LOCK, ...compileTool];
   for (const program of PROGRAM_BUILDS) needed.push(...await embeddedFiles(program));
   assert.ok(needed.some((path) => path.startsWith("sql/")), "the consumer embeds no migrations");
   const missing = needed.filter((path) => !inStage(path));
@@ -211,9 +234,11 @@ Deno.test("the build stage's own steps succeed on exactly what it copies from th
         assert.equal(run.success, true, `RUN ${instruction.args} failed:\n${output}`);
       }
     }
+    const runtime = (await Deno.stat(Deno.execPath())).size;
     for (const program of PROGRAM_BUILDS) {
       const binary = await Deno.stat(`${workdir}/dist/${program.name}`);
-      assert.ok(binary.isFile && binary.size > 50_000_000, `dist/${program.name}`);
+      assert.ok(binary.isFile && binary.size > runtime, `dist/${program.name}`);
+      assert.ok(binary.size - runtime <= EMBEDDED_LIMIT_BYTES, `dist/${program.name} is not slim`);
     }
   } finally {
     await Deno.remove(workdir, { recursive: true });

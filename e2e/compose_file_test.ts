@@ -25,7 +25,7 @@ const composeText = await Deno.readTextFile(`${REPO_ROOT}/docker-compose.yml`);
 const compose = parseCompose(composeText);
 const services = Object.entries(compose.services);
 /** Services that run once and exit (no health check). */
-const ONE_SHOT = new Set(["grafana-prometheus"]);
+const ONE_SHOT = new Set(["migrate", "grafana-prometheus"]);
 
 const composeCli = await composeCommand();
 if (!composeCli) {
@@ -46,7 +46,7 @@ Deno.test({
       assert.doesNotMatch(result.stderr, /WARN|not set/i, "compose warned about the file");
       const resolved = parse(result.stdout);
       // compose v1 lists profiled services either way; v2 only with the profile.
-      const expected = ["consumer", "grafana", "kafka", "postgres", "producer"];
+      const expected = ["consumer", "grafana", "kafka", "migrate", "postgres", "producer"];
       if (profiles.length > 0) expected.push("prometheus", "grafana-prometheus");
       for (const name of expected) assert.ok(name in resolved.services, `${name} missing`);
     }
@@ -54,18 +54,22 @@ Deno.test({
 });
 
 Deno.test("the stack is kafka, postgres, grafana, producer, consumer, Prometheus and a Kafka cluster on profiles", () => {
-  assert.deepEqual(services.map(([name]) => name).sort(), [
-    "consumer",
-    "grafana",
-    "grafana-prometheus",
-    "kafka",
-    "kafka-1",
-    "kafka-2",
-    "kafka-3",
-    "postgres",
-    "producer",
-    "prometheus",
-  ]);
+  assert.deepEqual(
+    services.map(([name]) => name).sort(),
+    [
+      "consumer",
+      "grafana",
+      "grafana-prometheus",
+      "kafka",
+      "kafka-1",
+      "kafka-2",
+      "kafka-3",
+      "migrate",
+      "postgres",
+      "producer",
+      "prometheus",
+    ],
+  );
   const profiled = services.filter(([, service]) => service.profiles);
   assert.deepEqual(profiled.map(([name, service]) => [name, service.profiles]), [
     ["prometheus", ["monitoring"]],
@@ -90,7 +94,11 @@ Deno.test("every image is pinned to an exact release, never latest", () => {
 
 Deno.test("every built service names a Dockerfile target that exists and builds its program", async () => {
   const built = services.filter(([, service]) => service.build);
-  assert.deepEqual(built.map(([name]) => name).sort(), PROGRAM_BUILDS.map((b) => b.name).sort());
+  // `migrate` runs the consumer's binary (`consumer migrate`), so it builds the consumer target.
+  assert.deepEqual(
+    built.map(([name]) => name).sort(),
+    [...PROGRAM_BUILDS.map((b) => b.name), "migrate"].sort(),
+  );
   for (const [name, service] of built) {
     const context = `${REPO_ROOT}/${service.build!.context}`;
     const dockerfile = await Deno.readTextFile(
@@ -98,7 +106,7 @@ Deno.test("every built service names a Dockerfile target that exists and builds 
     );
     const targets = parseDockerfile(dockerfile).map((stage) => stage.name);
     assert.ok(targets.includes(service.build!.target), `no stage "${service.build!.target}"`);
-    assert.equal(service.build!.target, name);
+    assert.equal(service.build!.target, name === "migrate" ? "consumer" : name);
   }
 });
 
@@ -152,10 +160,11 @@ Deno.test("every long-running service is health-checked and programs wait for he
   for (const build of PROGRAM_BUILDS) {
     const service = compose.services[build.name];
     assert.equal(service.restart, "on-failure");
-    const needs = build.name === "consumer" ? ["kafka", "postgres"] : ["kafka"];
+    const needs = build.name === "consumer" ? ["kafka", "migrate", "postgres"] : ["kafka"];
     assert.deepEqual(Object.keys(service.depends_on ?? {}).sort(), needs);
-    for (const dependency of Object.values(service.depends_on ?? {})) {
-      assert.equal(dependency.condition, "service_healthy");
+    for (const [name, dependency] of Object.entries(service.depends_on ?? {})) {
+      const condition = ONE_SHOT.has(name) ? "service_completed_successfully" : "service_healthy";
+      assert.equal(dependency.condition, condition, `${build.name} waits for ${name}`);
     }
   }
   assert.equal(compose.services.grafana.depends_on?.postgres.condition, "service_healthy");

@@ -4,12 +4,18 @@
  * everything they read from the environment, pointing at the compose database
  * as the read-only role.
  */
+import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { DASHBOARD_FILE, DATASOURCE_UID, GRAFANA_DIR, staleFiles } from "@activity/grafana";
 import { REPO_ROOT } from "../tools/compile.ts";
 import { COMPOSE_FACTS } from "../tools/compose_settings.ts";
-import { interpolateDefaults, parseCompose, parseVolume } from "../tools/compose_model.ts";
+import {
+  expandGrafanaProvisioning,
+  interpolateDefaults,
+  parseCompose,
+  parseVolume,
+} from "../tools/compose_model.ts";
 
 const compose = parseCompose(await Deno.readTextFile(`${REPO_ROOT}/docker-compose.yml`));
 const grafana = compose.services.grafana;
@@ -20,8 +26,8 @@ const mounts = (grafana.volumes ?? []).map(parseVolume);
 function mountedFrom(target: string): URL {
   const mount = mounts.find((candidate) => candidate.target === target);
   assert.ok(mount, `nothing is mounted at ${target}`);
-  assert.equal(mount.mode, "ro", `${target} is not mounted read-only`);
-  return new URL(`${mount.source.replace(/^\.\//, "")}/`, `file://${REPO_ROOT}/`);
+  assert.ok(mount.mode?.split(",").includes("ro"), `${target} is not mounted read-only`);
+  return new URL(`${mount.source.replace(/^\.\//, "")}/`, pathToFileURL(`${REPO_ROOT}/`));
 }
 
 async function provisioningFiles(folder: string): Promise<Record<string, unknown>[]> {
@@ -85,10 +91,10 @@ Deno.test("the provisioned datasource reaches the compose database as the read-o
     ds.uid === DATASOURCE_UID
   );
   assert.ok(datasource, `no datasource with uid ${DATASOURCE_UID}`);
-  const resolve = (value: string) =>
-    interpolateDefaults(
-      value.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name) => String(grafanaEnv[name])),
-    );
+  const containerEnv = Object.fromEntries(
+    Object.entries(grafanaEnv).map(([name, value]) => [name, interpolateDefaults(String(value))]),
+  );
+  const resolve = (value: string) => expandGrafanaProvisioning(value, containerEnv);
   const postgresEnv = compose.services.postgres.environment!;
   assert.equal(resolve(datasource.url), "postgres:5432");
   assert.equal(datasource.user, postgresEnv.GRAFANA_READER_USER);
@@ -96,7 +102,8 @@ Deno.test("the provisioned datasource reaches the compose database as the read-o
   assert.equal(resolve(datasource.jsonData.database), postgresEnv.ACTIVITY_DATABASE);
   assert.equal(resolve(datasource.jsonData.sslmode), "disable");
   // The password Grafana sends is the one the init script gave the reader role.
-  const password = /^\$\{([A-Z0-9_]+)\}$/.exec(datasource.secureJsonData.password)?.[1];
+  // `$NAME`, not `${NAME}`: Grafana expands a `$` in a `${NAME}` value a second time.
+  const password = /^\$([A-Z0-9_]+)$/.exec(datasource.secureJsonData.password)?.[1];
   assert.ok(password);
   assert.equal(grafanaEnv[password], postgresEnv.GRAFANA_READER_PASSWORD);
   assert.match(String(postgresEnv.GRAFANA_READER_PASSWORD), /^\$\{GRAFANA_READER_PASSWORD:-/);

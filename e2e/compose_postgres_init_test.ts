@@ -5,6 +5,7 @@
  * cluster-wide); the migrations' grants name `grafana_reader`, so the copy
  * applied here names the test's reader instead.
  */
+import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { migrate } from "@activity/consumer";
@@ -65,7 +66,7 @@ async function migrationsFor(
     );
   }
   return {
-    directory: new URL(`file://${folder}/`),
+    directory: pathToFileURL(`${folder}/`),
     remove: () => Deno.remove(folder, { recursive: true }),
   };
 }
@@ -81,15 +82,38 @@ async function cleanUp(adminUrl: string, run: InitRun): Promise<void> {
   }
 }
 
+/** Whether a PostgreSQL `SCRAM-SHA-256$iterations:salt$StoredKey:ServerKey` is `password`'s. */
+async function scramVerifierMatches(verifier: string, password: string): Promise<boolean> {
+  const match = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(verifier);
+  assert.ok(match, `not a SCRAM verifier: ${verifier.slice(0, 16)}...`);
+  const bytes = (base64: string) => Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+  const base64 = (buffer: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(buffer)));
+  const subtle = crypto.subtle;
+  const key = await subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, [
+    "deriveBits",
+  ]);
+  const salted = await subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt: bytes(match[2]), iterations: Number(match[1]) },
+    key,
+    256,
+  );
+  const hmacKey = await subtle.importKey("raw", salted, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  const sign = (text: string) => subtle.sign("HMAC", hmacKey, new TextEncoder().encode(text));
+  const storedKey = await subtle.digest("SHA-256", await sign("Client Key"));
+  return base64(storedKey) === match[3] && base64(await sign("Server Key")) === match[4];
+}
+
 function newRun(): InitRun {
   const name = uniqueName("init");
   return {
     database: name,
     writer: `${name}_writer`,
     reader: `${name}_reader`,
-    // Quotes and spaces: psql must quote the passwords, not paste them.
-    writerPassword: `w'r "x ${crypto.randomUUID()}`,
-    readerPassword: `r'd ${crypto.randomUUID()}`,
+    // Quotes, spaces and dollars: psql must quote the passwords, not paste or expand them.
+    writerPassword: `w'r "x $HOME $$1 ${crypto.randomUUID()}`,
+    readerPassword: `r'd $PGHOST ${crypto.randomUUID()}`,
   };
 }
 
@@ -129,6 +153,17 @@ Deno.test("the init script's writer owns the migrated tables and its reader can 
           },
         ].sort((a, b) => a.rolname < b.rolname ? -1 : 1),
       );
+      // The stored verifiers are those of the exact passwords (quotes, spaces and `$` included).
+      for (
+        const [role, password] of [[run.writer, run.writerPassword], [
+          run.reader,
+          run.readerPassword,
+        ]]
+      ) {
+        const [stored] = await admin`SELECT rolpassword FROM pg_authid WHERE rolname = ${role}`;
+        assert.equal(await scramVerifierMatches(stored.rolpassword, password), true, role);
+        assert.equal(await scramVerifierMatches(stored.rolpassword, `${password}x`), false);
+      }
       const owners =
         await admin`SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'`;
       assert.deepEqual(owners.map((row) => row.tableowner), [run.writer]);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { CONSUMER_PERMISSIONS } from "../testing/consumer_fixture.ts";
 
@@ -6,7 +7,7 @@ async function runCli(args: string[], env: Record<string, string> = {}) {
     args: [
       "run",
       ...CONSUMER_PERMISSIONS,
-      new URL("../consumer/main.ts", import.meta.url).pathname,
+      fileURLToPath(new URL("../consumer/main.ts", import.meta.url)),
       ...args,
     ],
     env,

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
@@ -32,14 +33,14 @@ Deno.test("the migrations are found beside the consumer module, in order, whatev
   // `deno task migrate` run from another directory, with only the sql/ folder readable: the
   // lookup is relative to the module, as in a `deno compile --include sql` binary.
   await using db = await createTestDatabase("consumer_migrate_cli");
-  const sqlDir = new URL("../sql/", import.meta.url).pathname;
+  const sqlDir = fileURLToPath(new URL("../sql/", import.meta.url));
   const result = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-net",
       `--allow-read=${sqlDir}`,
       "--allow-env=PG*,DATABASE_URL,LOG_FORMAT",
-      new URL("../consumer/migrate_main.ts", import.meta.url).pathname,
+      fileURLToPath(new URL("../consumer/migrate_main.ts", import.meta.url)),
       "--database-url",
       db.url,
     ],

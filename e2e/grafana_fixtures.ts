@@ -4,14 +4,13 @@
  */
 import postgres from "postgres";
 import { migrate } from "@activity/consumer";
+import { buildActivityDashboard, buildAlertRules } from "@activity/grafana";
 import {
-  buildActivityDashboard,
-  buildAlertRules,
   collectQueries,
   expandQuery,
   type PanelQuery,
   type RunOptions,
-} from "@activity/grafana";
+} from "@activity/grafana/emulation";
 import { createTestDatabase, type TestDatabase, testServices } from "../testing/services.ts";
 
 /** The role Grafana connects as (compose creates it with a password; tests without login). */

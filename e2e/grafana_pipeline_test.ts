@@ -1,15 +1,29 @@
 /**
  * The dashboard on data written by the real pipeline: the producer publishes simulated activity
- * (with injected malformed messages) to a real broker, the real consumer counts it into a real
- * PostgreSQL, and every panel's and alert's SQL, expanded as Grafana expands it and run as the
- * reader role, must agree with what an independent reading of the topic says.
+ * (with injected malformed messages, and a few messages of the old prototype's shape beside it)
+ * to a real broker, the real consumer counts it into a real PostgreSQL, and every panel's and
+ * alert's SQL, expanded as Grafana expands it and run as the reader role, must agree with what an
+ * independent reading of the topic says (the product analytics with plain `JSON.parse`).
  */
 import assert from "node:assert/strict";
 import { decode, readConfig, type RejectReason } from "@activity/shared";
 import { createKafka, topicEndOffsets } from "@activity/shared/kafka";
 import { producerProgram, type ProducerSummary, runProducer } from "@activity/producer";
+import { panelTimeRange } from "@activity/grafana/emulation";
+import {
+  assertStoredAnalytics,
+  expectedPanels,
+  parseTopicMessage,
+  type TopicEvent,
+} from "../testing/analytics_expected.ts";
 import { startTestConsumer, testConsumerConfig, testLogger } from "../testing/consumer_fixture.ts";
-import { committedMessages, waitUntil } from "../testing/pipeline_events.ts";
+import { readTopicBack } from "../testing/fault_topic.ts";
+import {
+  committedMessages,
+  publishRaw,
+  type RawMessage,
+  waitUntil,
+} from "../testing/pipeline_events.ts";
 import { testServices, uniqueName } from "../testing/services.ts";
 import { dashboardDatabase, type Row, runAllAsGrafana } from "./grafana_fixtures.ts";
 
@@ -76,7 +90,23 @@ function sum(rows: Row[], column: string): number {
   return rows.reduce((total, row) => total + (row[column] as number), 0);
 }
 
-Deno.test("the dashboard shows what the producer sent and the consumer counted", async () => {
+/** Messages of the old prototype's shape: users of the simulation and users of their own. */
+function legacyMessages(count: number, nowMs: number): RawMessage[] {
+  return Array.from({ length: count }, (_, i) => {
+    const userId = i % 2 === 0 ? `user_${1 + (i % 40)}` : 900 + i;
+    const timestamp = new Date(nowMs - 60_000 - i * 70_000).toISOString().slice(0, 19);
+    return {
+      key: String(userId),
+      value: new TextEncoder().encode(
+        JSON.stringify({ user_id: userId, event_type: "click", timestamp }),
+      ),
+    };
+  });
+}
+
+const LEGACY = 60;
+
+Deno.test("the dashboard shows what the producer sent and the consumer counted", async (t) => {
   const { brokers } = await testServices();
   await using db = await dashboardDatabase("grafana_pipeline");
   const topic = uniqueName("grafana_pipeline");
@@ -115,6 +145,8 @@ Deno.test("the dashboard shows what the producer sent and the consumer counted",
   const produced: ProducerSummary = await runProducer(outcome.config, { log });
   assert.equal(produced.failed, 0);
   assert.equal(produced.sent, 6000);
+  const kafka = createKafka({ brokers, clientId: "grafana-pipeline-test" });
+  await publishRaw(kafka, topic, legacyMessages(LEGACY, Date.now()));
 
   const consumer = startTestConsumer(
     testConsumerConfig({
@@ -127,10 +159,9 @@ Deno.test("the dashboard shows what the producer sent and the consumer counted",
     "grafana-pipeline-consumer",
   );
   try {
-    const kafka = createKafka({ brokers, clientId: "grafana-pipeline-test" });
     const end = [...(await topicEndOffsets(kafka, topic)).values()]
       .reduce((total, offset) => total + Number(offset), 0);
-    assert.equal(end, 6000);
+    assert.equal(end, 6000 + LEGACY);
     await waitUntil(
       "the consumer committed every message",
       async () => await committedMessages(db.sql, group, topic) === end,
@@ -140,15 +171,38 @@ Deno.test("the dashboard shows what the producer sent and the consumer counted",
     await consumer.stop();
   }
 
-  const topicContents = await readTopic(brokers, topic, 6000);
+  const topicContents = await readTopic(brokers, topic, 6000 + LEGACY);
   const now = new Date();
   const nowMs = now.getTime();
   const inRange = (from: number) => (item: Counted) => item.minute >= from && item.minute <= nowMs;
   const accepted = topicContents.accepted;
-  assert.equal(accepted.length, 6000 - produced.invalidSent);
+  assert.equal(accepted.length, 6000 - produced.invalidSent + LEGACY);
 
-  const results = await runAllAsGrafana(db.sql, { now, range: { from: "now-6h", to: "now" } });
+  const ranges = { "6h": { from: "now-6h", to: "now" }, "30d": { from: "now-30d", to: "now" } };
+  const results = await runAllAsGrafana(db.sql, { now, range: ranges["6h"] });
+  const month = await runAllAsGrafana(db.sql, { now, range: ranges["30d"] });
   const rows = (key: string) => results.get(key)!.rows;
+
+  await t.step("the product analytics equal the topic read with plain JSON.parse", async () => {
+    const messages = await readTopicBack(brokers, topic);
+    const events = messages.map((message) => parseTopicMessage(message.value, nowMs));
+    const read = events.filter((event): event is TopicEvent => event !== undefined);
+    assert.equal(messages.length - read.length, produced.invalidSent, "the injected ones are out");
+    assert.equal(read.filter((event) => event.session === null).length, LEGACY);
+    const sessions = await assertStoredAnalytics(db.sql, read);
+    assert.ok(sessions.size > 100, `${sessions.size} sessions`);
+    for (const [label, answers] of [["6h", results], ["30d", month]] as const) {
+      const expected = expectedPanels(read, panelTimeRange(ranges[label], undefined, now));
+      for (const [key, panelRows] of expected) {
+        assert.deepEqual(answers.get(key)!.rows, panelRows, `${key} over ${label}`);
+      }
+    }
+    const [{ distinct_users }] = month.get("panel 12 A")!.rows;
+    assert.ok((distinct_users as number) > 40, "simulated and legacy-only users");
+    console.log(
+      `analytics: ${read.length} events, ${sessions.size} sessions, ${distinct_users} users compared`,
+    );
+  });
 
   // 1. Today so far, by event time.
   const today = accepted.filter(inRange(Math.floor(nowMs / DAY) * DAY));
@@ -160,7 +214,10 @@ Deno.test("the dashboard shows what the producer sent and the consumer counted",
     Object.fromEntries(rows("panel 5 A").map((row) => [row.event_type, row.events])),
     Object.fromEntries(byType),
   );
-  assert.deepEqual(Object.fromEntries(byType), produced.sentByType);
+  assert.deepEqual(Object.fromEntries(byType), {
+    ...produced.sentByType,
+    click: (produced.sentByType.click ?? 0) + LEGACY,
+  });
 
   // 3. The last hour's five most active users (ties by user id), computed from the topic.
   const lastHour = countBy(accepted.filter(inRange(nowMs - HOUR)), (item) => item.userId);
@@ -227,12 +284,11 @@ Deno.test("the dashboard shows what the producer sent and the consumer counted",
   // Alerts: events were counted in the last 5 minutes; 2 % injected is above the 1 % threshold.
   assert.deepEqual(rows("alert activity-no-events A"), [{ events_counted: accepted.length }]);
   assert.deepEqual(rows("alert activity-rejected-share A"), [{
-    rejected_share: produced.invalidSent / 6000,
+    rejected_share: produced.invalidSent / (6000 + LEGACY),
   }]);
   assert.ok(rows("alert activity-lag-growing A").every((row) => row.lag_growth === 0));
 
   // Over 30 days the same totals come from the hourly rollup.
-  const month = await runAllAsGrafana(db.sql, { now, range: { from: "now-30d", to: "now" } });
   assert.deepEqual(
     Object.fromEntries(month.get("panel 5 A")!.rows.map((row) => [row.event_type, row.events])),
     Object.fromEntries(byType),

@@ -3,6 +3,7 @@
  * event_type_hour (statement triggers on event_type_minute) and consumer_lag_minute (a row trigger
  * on consumer_offsets). Real PostgreSQL, the consumer's migration runner.
  */
+import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { migrate } from "@activity/consumer";
@@ -110,7 +111,7 @@ Deno.test("applying 0002 to a database with minute totals back-fills the hourly 
       new URL("../sql/0001_activity_schema.sql", import.meta.url),
       `${onlyFirst}/0001_activity_schema.sql`,
     );
-    await migrate(db.url, { directory: new URL(`file://${onlyFirst}/`) });
+    await migrate(db.url, { directory: pathToFileURL(`${onlyFirst}/`) });
   } finally {
     await Deno.remove(onlyFirst, { recursive: true });
   }

@@ -35,7 +35,7 @@ Deno.test("every panel and alert query returns the known answer for the last 6 h
   await insertOperations(db.sql);
   const results = await runAllAsGrafana(db.sql, { now: NOW, range: LAST_6H });
   const rows = (key: string) => results.get(key)!.rows;
-  assert.equal(results.size, 16, [...results.keys()].join(", "));
+  assert.equal(results.size, 25, [...results.keys()].join(", "));
 
   // 1. Today so far (00:00 UTC to now): includes midnight, excludes yesterday and the future.
   assert.deepEqual(rows("panel 1 A"), [{ events: 50 }]);

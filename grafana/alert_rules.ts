@@ -56,7 +56,8 @@ const RULES: readonly RuleSpec[] = [
     sql: panelSql.ALERT_EVENTS_COUNTED_SQL,
     windowSeconds: 300,
     evaluator: { type: "lt", params: [1] },
-    noData: "Alerting",
+    // No row means no event was ever counted: a stack that has not started is not an outage.
+    noData: "OK",
     panelId: 7,
   },
   {

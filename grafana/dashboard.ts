@@ -2,14 +2,16 @@
  * The activity dashboard as code (Grafana Foundation SDK). Every panel and target names the
  * provisioned datasource by uid; the range is relative, in UTC, refreshed every 30 s.
  */
-import * as barchart from "@grafana/grafana-foundation-sdk/barchart";
+import type * as barchart from "@grafana/grafana-foundation-sdk/barchart";
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as piechart from "@grafana/grafana-foundation-sdk/piechart";
-import * as stat from "@grafana/grafana-foundation-sdk/stat";
+import type * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as table from "@grafana/grafana-foundation-sdk/table";
-import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
+import type * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
+import { analyticsRow } from "./analytics_panels.ts";
 import { datasourceRef, postgresQuery } from "./datasource.ts";
+import { barChartPanel, grid, statPanel, thresholds, timeSeriesPanel } from "./panel_parts.ts";
 import * as panelSql from "./panel_sql.ts";
 
 /** The dashboard's fixed uid (its URL is /d/activity-pipeline). */
@@ -18,66 +20,21 @@ export const DASHBOARD_UID = "activity-pipeline";
 /** The file `deno task grafana` writes under `grafana/dashboards/`. */
 export const DASHBOARD_FILE = "activity_pipeline.json";
 
-type Grid = dashboard.GridPos;
-
-function grid(x: number, y: number, w: number, h: number): Grid {
-  return { x, y, w, h };
-}
-
-function legend(): common.VizLegendOptionsBuilder {
-  return new common.VizLegendOptionsBuilder()
-    .showLegend(true)
-    .displayMode(common.LegendDisplayMode.List)
-    .placement(common.LegendPlacement.Bottom)
-    .calcs([]);
-}
-
-function thresholds(steps: dashboard.Threshold[]): dashboard.ThresholdsConfigBuilder {
-  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute)
-    .steps(steps);
-}
-
-function timeSeriesPanel(id: number, title: string, gridPos: Grid): timeseries.PanelBuilder {
-  return new timeseries.PanelBuilder()
-    .id(id)
-    .title(title)
-    .datasource(datasourceRef())
-    .gridPos(gridPos)
-    // Minute tables: a bucket narrower than a minute would only show gaps.
-    .interval("1m")
-    .legend(legend())
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi))
-    .lineWidth(1)
-    .fillOpacity(10)
-    .spanNulls(false);
-}
-
 function eventsToday(): stat.PanelBuilder {
-  return new stat.PanelBuilder()
-    .id(1)
-    .title("Events counted today (UTC)")
+  return statPanel(1, "Events counted today (UTC)", grid(0, 0, 8, 6))
     .description("Sum of event_type_minute since 00:00 UTC, by event time.")
-    .datasource(datasourceRef())
-    .gridPos(grid(0, 0, 8, 6))
     .timeFrom("now/d")
     .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.EVENTS_TODAY_SQL }))
     .unit("short")
-    .decimals(0)
-    .graphMode(common.BigValueGraphMode.None)
-    .colorMode(common.BigValueColorMode.None)
-    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false));
+    .decimals(0);
 }
 
 function freshness(): stat.PanelBuilder {
-  return new stat.PanelBuilder()
-    .id(2)
-    .title("Pipeline freshness")
+  return statPanel(2, "Pipeline freshness", grid(8, 0, 8, 6))
     .description(
       "Seconds since the newest counted minute began (event_type_minute) and since a consumer " +
         "last committed (consumer_offsets).",
     )
-    .datasource(datasourceRef())
-    .gridPos(grid(8, 0, 8, 6))
     .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.NEWEST_EVENT_AGE_SQL }))
     .withTarget(postgresQuery({ refId: "B", format: "table", sql: panelSql.LAST_COMMIT_AGE_SQL }))
     .unit("s")
@@ -87,28 +44,20 @@ function freshness(): stat.PanelBuilder {
       { value: 180, color: "orange" },
       { value: 600, color: "red" },
     ]))
-    .graphMode(common.BigValueGraphMode.None)
     .colorMode(common.BigValueColorMode.Value)
     .textMode(common.BigValueTextMode.ValueAndName)
-    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
     .overrideByName("newest_event_age", [{ id: "displayName", value: "newest event" }])
     .overrideByName("last_commit_age", [{ id: "displayName", value: "last commit" }]);
 }
 
 function topUsers(): barchart.PanelBuilder {
-  return new barchart.PanelBuilder()
-    .id(3)
-    .title("Top 5 active users (last hour)")
+  return barChartPanel(3, "Top 5 active users (last hour)", {
+    gridPos: grid(16, 0, 8, 6),
+    xField: "user_id",
+  })
     .description("Users with the most events in the last hour, from user_event_summary.")
-    .datasource(datasourceRef())
-    .gridPos(grid(16, 0, 8, 6))
     .timeFrom("1h")
-    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.TOP_USERS_SQL }))
-    .xField("user_id")
-    .orientation(common.VizOrientation.Horizontal)
-    .showValue(common.VisibilityMode.Always)
-    .legend(legend().showLegend(false))
-    .unit("short");
+    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.TOP_USERS_SQL }));
 }
 
 function eventRate(): timeseries.PanelBuilder {
@@ -256,7 +205,9 @@ export function buildActivityDashboard(): dashboard.Dashboard {
     .withPanel(dataVolume())
     .withPanel(consumerLag())
     .withPanel(rejectionRate())
-    .withPanel(latestRejections())
-    .build();
-  return { ...built, schemaVersion: 41 };
+    .withPanel(latestRejections());
+  const analytics = analyticsRow();
+  built.withRow(analytics.row);
+  for (const panel of analytics.panels) built.withPanel(panel);
+  return { ...built.build(), schemaVersion: 41 };
 }

@@ -4,7 +4,7 @@ import { buildAlertRules } from "./alert_rules.ts";
 import { buildActivityDashboard, DASHBOARD_UID } from "./dashboard.ts";
 import { DATASOURCE_TYPE, DATASOURCE_UID, type PostgresTarget } from "./datasource.ts";
 import { generatedFiles, GRAFANA_DIR, staleFiles } from "./generate.ts";
-import { collectQueries, expandQuery, panelsOf } from "./panel_queries.ts";
+import { collectQueries, expandQuery, panelsOf } from "./emulation/panel_queries.ts";
 
 const committedDashboard = JSON.parse(
   await Deno.readTextFile(new URL("dashboards/activity_pipeline.json", GRAFANA_DIR)),
@@ -93,7 +93,9 @@ Deno.test("time-series queries return a time column and filter on the range", ()
     assert.match(sql, /AS "time"/, query.key);
     assert.match(query.rawSql, /ORDER BY 1\b/, query.key);
   }
-  const unbounded = queries.filter((query) => !query.rawSql.includes("$__timeFilter("));
+  const unbounded = queries.filter((query) =>
+    !query.rawSql.includes("$__timeFilter(") && !query.rawSql.includes("$__timeFrom()")
+  );
   // Freshness is "now" relative to the newest data, whatever the selected range.
   assert.deepEqual(unbounded.map((query) => query.key), ["panel 2 A", "panel 2 B"]);
 });
@@ -109,7 +111,9 @@ Deno.test("macros avoid Grafana's traps: no bare $__timeGroup and no parenthesis
 
 Deno.test("only the last hour's top users reads per-user minute rows; totals read rollups", () => {
   for (const query of collectQueries(committedDashboard, committedRules)) {
-    if (/\buser_event_(summary|hourly|daily)\b/.test(query.rawSql)) {
+    if (
+      /\b(user_event_(summary|hourly|daily)|user_numbers|(FROM|JOIN) sessions)\b/.test(query.rawSql)
+    ) {
       assert.equal(query.key, "panel 3 A");
       assert.equal(query.timeFrom, "1h");
     }
@@ -150,10 +154,11 @@ Deno.test("the datasource provisioning file sets the uid, jsonData.database and 
   assert.equal(source.type, DATASOURCE_TYPE);
   assert.equal(source.user, "grafana_reader");
   assert.equal("database" in source, false);
-  assert.equal(source.jsonData.database, "${GRAFANA_DB_NAME}");
-  assert.equal(source.jsonData.sslmode, "${GRAFANA_DB_SSLMODE}");
-  assert.equal(source.secureJsonData.password, "${GRAFANA_DB_PASSWORD}");
-  assert.equal(source.url, "${GRAFANA_DB_HOST}");
+  // $VAR, never ${VAR}: Grafana expands a `$` inside a ${VAR} value a second time.
+  assert.equal(source.jsonData.database, "$GRAFANA_DB_NAME");
+  assert.equal(source.jsonData.sslmode, "$GRAFANA_DB_SSLMODE");
+  assert.equal(source.secureJsonData.password, "$GRAFANA_DB_PASSWORD");
+  assert.equal(source.url, "$GRAFANA_DB_HOST");
 });
 
 Deno.test("the dashboard provider keeps files authoritative in their own folder", async () => {
@@ -190,4 +195,25 @@ Deno.test("the builder output is deterministic", () => {
     JSON.parse(JSON.stringify(buildActivityDashboard())),
   );
   assert.deepEqual(JSON.parse(JSON.stringify(buildActivityDashboard())), committedDashboard);
+});
+
+Deno.test("the product analytics row is open, and its panels follow it at the top level", () => {
+  const rows = committedDashboard.panels.filter((panel: { type: string }) => panel.type === "row");
+  assert.deepEqual(rows.map((row: { title: string }) => row.title), ["Product analytics"]);
+  // Grafana drops the panels listed inside a row that is not collapsed.
+  assert.deepEqual([rows[0].collapsed, rows[0].panels], [false, []]);
+  const below = committedDashboard.panels.filter((panel: { gridPos: { y: number } }) =>
+    panel.gridPos.y > rows[0].gridPos.y
+  );
+  assert.deepEqual(below.map((panel: { id: number }) => panel.id), [
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    19,
+    20,
+  ]);
 });

@@ -31,7 +31,7 @@ export async function staleFiles(directory: URL = GRAFANA_DIR): Promise<string[]
 }
 
 /** Writes every generated file; returns their paths. */
-export async function writeGeneratedFiles(directory: URL = GRAFANA_DIR): Promise<string[]> {
+async function writeGeneratedFiles(directory: URL = GRAFANA_DIR): Promise<string[]> {
   const written: string[] = [];
   for (const [path, text] of generatedFiles()) {
     const target = new URL(path, directory);

@@ -1,15 +1,11 @@
 /**
- * The Grafana side of the pipeline: the dashboard and alert rules as code, Grafana's PostgreSQL
- * macro expansion (to run panel SQL without a Grafana server), synthetic data and query timing.
+ * The Grafana side of the pipeline as it is provisioned: the datasource, the dashboard and its
+ * panel SQL, the alert rules, and the generator of their files. The emulation of Grafana that
+ * tests and the benchmark run the SQL through is `@activity/grafana/emulation`.
  *
  * @module
  */
 export * from "./datasource.ts";
 export * from "./dashboard.ts";
 export * from "./alert_rules.ts";
-export * from "./macros.ts";
-export * from "./time_range.ts";
-export * from "./panel_queries.ts";
-export { generatedFiles, GRAFANA_DIR, staleFiles, writeGeneratedFiles } from "./generate.ts";
-export * from "./synthetic_data.ts";
-export * from "./query_cost.ts";
+export { generatedFiles, GRAFANA_DIR, staleFiles } from "./generate.ts";

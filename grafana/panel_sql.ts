@@ -168,11 +168,15 @@ WHERE $__timeFilter(processed_minute)
 GROUP BY 1
 ORDER BY 1`;
 
-/** Alert: events counted in the rule's window (5 minutes of processing time). */
+/**
+ * Alert: events counted in the rule's window (5 minutes). No row at all while the stack has never
+ * counted an event, so a fresh stack is NoData (OK for this rule), not "no events for 5 minutes".
+ */
 export const ALERT_EVENTS_COUNTED_SQL =
   `SELECT COALESCE(sum(events_accepted), 0)::float8 AS events_counted
 FROM ingest_minute
-WHERE $__timeFilter(processed_minute)`;
+WHERE $__timeFilter(processed_minute)
+HAVING EXISTS (SELECT 1 FROM ingest_minute WHERE events_accepted > 0)`;
 
 /** Alert: the share of messages rejected in the rule's window (10 minutes), 0 when idle. */
 export const ALERT_REJECTED_SHARE_SQL = `SELECT COALESCE(

@@ -1,9 +1,10 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 // @ts-types="./kafkajs_encoder.d.ts"
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import Long from "kafkajs/src/utils/long.js";
-import produceV3 from "kafkajs/src/protocol/requests/produce/v3/request.js";
+import produceV3Untyped from "kafkajs/src/protocol/requests/produce/v3/request.js";
 import { crc32c } from "./crc32c.ts";
 import { fastRecord, groupMessagesPerPartition } from "./kafkajs_fast_parts.ts";
 import {
@@ -13,6 +14,11 @@ import {
   kafkaJsParts,
   type KafkaJsSpeedups,
 } from "./kafkajs_speedups.ts";
+
+// Typed by hand: KafkaJS's JSDoc for this module is malformed (read as a string argument).
+const produceV3 = produceV3Untyped as unknown as (
+  request: unknown,
+) => { encode(): Promise<Encoder> };
 
 const NUMBERS = [
   0,
@@ -214,7 +220,7 @@ async function speedupsAfter(imports: readonly string[]): Promise<KafkaJsSpeedup
       });
        console.log(JSON.stringify(installKafkaJsSpeedups()));`,
     ],
-    cwd: new URL("..", import.meta.url).pathname,
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -266,7 +272,7 @@ Deno.test("records without the zero-filled buffer are byte for byte KafkaJS's re
 });
 
 async function sampleRequest(args: string[]): Promise<{ speedups: unknown; base64: string }> {
-  const script = new URL("../testing/producer_kafkajs_request.ts", import.meta.url).pathname;
+  const script = fileURLToPath(new URL("../testing/producer_kafkajs_request.ts", import.meta.url));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, ...args],
     stdout: "piped",

@@ -202,7 +202,8 @@ export const commonSettings: {
   databaseUrl: setting({
     flag: "database-url",
     env: "DATABASE_URL",
-    fallback: "postgres://postgres@127.0.0.1:5432/postgres",
+    // The database of every local path (deno task services and dev create it when missing).
+    fallback: "postgres://postgres@127.0.0.1:5432/activity",
     help: "PostgreSQL connection URL.",
     allowed: "a postgres:// or postgresql:// URL",
     schema: parsers.postgresUrl(),

@@ -8,6 +8,7 @@
  */
 export * from "./event.ts";
 export * from "./bucket.ts";
+export * from "./analytics.ts";
 export * from "./config.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";

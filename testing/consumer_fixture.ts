@@ -3,6 +3,7 @@
  * real CLI in a subprocess (`spawnConsumerProcess`), configured through the
  * same settings definition users have.
  */
+import { fileURLToPath } from "node:url";
 import { createLogger, type Logger, readConfig } from "@activity/shared";
 import {
   type ConsumerConfig,
@@ -83,7 +84,7 @@ export function spawnConsumerProcess(
 ): ConsumerProcess {
   const args = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...CONSUMER_PERMISSIONS, MAIN.pathname, ...args],
+    args: ["run", ...CONSUMER_PERMISSIONS, fileURLToPath(MAIN), ...args],
     env: { LOG_FORMAT: "json" },
     stdin: "null",
     stdout: "null",
@@ -114,7 +115,7 @@ export function spawnConsumerProcess(
 export const CONSUMER_PERMISSIONS: readonly string[] = [
   "--v8-flags=--max-old-space-size=512",
   "--allow-net",
-  `--allow-read=${new URL("../sql/", import.meta.url).pathname}`,
+  `--allow-read=${fileURLToPath(new URL("../sql/", import.meta.url))}`,
   "--allow-env=KAFKA*,PG*,NODE_ENV,CONSUMER_*,DATABASE_URL,RETENTION_DAYS,ROLLUP_RETENTION_DAYS," +
   "FUTURE_TOLERANCE_S,EVENT_TYPES,LOG_LEVEL,LOG_FORMAT",
 ];

@@ -1,5 +1,5 @@
 /**
- * A bad-input run: a topic and a database of the test's own, with the
+ * A consumer run: a topic and a database of the test's own, with the
  * consumer CLI reading them (dead letters on `<topic>.dlq`), so that a test
  * only publishes its messages and checks what was counted and stored.
  */
@@ -17,6 +17,8 @@ export interface ConsumerRunOptions {
   readonly partitions: number;
   /** Consumer flags on top of `faultConsumerFlags`. */
   readonly flags?: Readonly<Record<string, string | number>>;
+  /** Runs once the topic exists, before the consumer starts (e.g. to make its dead-letter topic). */
+  readonly before?: (kafka: Kafka) => Promise<void>;
 }
 
 /** A running consumer on a fresh topic and database. */
@@ -44,6 +46,7 @@ export async function startConsumerRun(options: ConsumerRunOptions): Promise<Con
   const group = uniqueName(`${options.name}_group`);
   const kafka = createKafka({ brokers, clientId: `${options.name}-test` });
   await ensureTopics(kafka, [{ topic, partitions: options.partitions }]);
+  await options.before?.(kafka);
   const metricsPort = freePort();
   const consumer = spawnConsumerProcess(faultConsumerFlags({
     brokers: brokers.join(","),

@@ -193,6 +193,15 @@ export async function committedMessages(
   return Number(row.n);
 }
 
+/** Events counted as accepted in `ingest_minute` (0 before the consumer's migrations ran). */
+export async function acceptedEvents(sql: postgres.Sql): Promise<number> {
+  const [exists] = await sql`SELECT to_regclass('ingest_minute') IS NOT NULL AS ok`;
+  if (!exists.ok) return 0;
+  const [row] = await sql<{ n: string }[]>`
+    SELECT coalesce(sum(events_accepted), 0) AS n FROM ingest_minute`;
+  return Number(row.n);
+}
+
 /** Polls `condition` every 100 ms until it holds, or fails after `timeoutMs` saying `what`. */
 export async function waitUntil(
   what: string,

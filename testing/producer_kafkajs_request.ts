@@ -9,9 +9,10 @@ import { Buffer } from "node:buffer";
 /** The encoded bytes of a produce request with varied keys, values, headers and timestamps. */
 export async function encodeSampleProduceRequest(): Promise<Uint8Array> {
   // Loaded here, not at the top, so that the speedups can be installed first.
+  // Typed by hand: KafkaJS's JSDoc for this module is malformed (read as a string argument).
   const { default: produceV3 } = await import(
     "kafkajs/src/protocol/requests/produce/v3/request.js"
-  );
+  ) as { default: (request: unknown) => { encode(): Promise<{ buffer: Uint8Array }> } };
   const { default: Long } = await import("kafkajs/src/utils/long.js");
   const messages = Array.from({ length: 400 }, (_, i) => ({
     key: i % 3 === 0 ? `user_${i}` : Buffer.from(`k${i}`),

@@ -2,6 +2,7 @@
  * Test helpers for the producer's end-to-end tests: run the real CLI as
  * `deno task producer` runs it, and read a topic back completely.
  */
+import { fileURLToPath } from "node:url";
 import { createKafka, topicEndOffsets } from "@activity/shared/kafka";
 
 /** A message as read back from Kafka. */
@@ -77,8 +78,11 @@ export function producerTaskArgs(): string[] {
   if (deno !== "deno" || args[0] !== "run") {
     throw new Error(`unexpected producer task: ${config.tasks.producer}`);
   }
-  const root = new URL("..", import.meta.url).pathname;
-  return args.map((arg) => arg.endsWith("main.ts") ? root + arg : arg);
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  // Paths in the task are relative to the root, where `deno task` runs.
+  return args.map((arg) =>
+    arg.endsWith("main.ts") ? root + arg : arg.replace(/^--lock=(?!\/)/, `--lock=${root}`)
+  );
 }
 
 /** Starts the producer CLI with `args`; JSON logs on stderr. */

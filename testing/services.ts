@@ -8,7 +8,7 @@
  */
 import postgres from "postgres";
 import { defaultKafkaOptions, runningKafkaPid, startLocalKafka } from "../tools/kafka_local.ts";
-import { DEFAULT_DATABASE_URL, postgresAnswers } from "../tools/services.ts";
+import { LOCAL_DATABASE_URL, maintenanceUrl, postgresAnswers } from "../tools/services.ts";
 
 /** Services could not be found or started. */
 export class TestServicesError extends Error {
@@ -51,7 +51,8 @@ async function resolveServices(): Promise<Services> {
       databaseUrl: databaseEnv ?? started.databaseUrl,
     };
   }
-  const databaseUrl = databaseEnv ?? DEFAULT_DATABASE_URL;
+  // Tests only create databases of their own: the server's maintenance database is enough.
+  const databaseUrl = databaseEnv ?? maintenanceUrl(LOCAL_DATABASE_URL);
   if (!await postgresAnswers(databaseUrl)) {
     throw new TestServicesError(`PostgreSQL does not answer at ${databaseUrl}. ${HOW_TO}`);
   }
@@ -105,7 +106,14 @@ export interface TestDatabase extends AsyncDisposable {
 /** Creates an empty database for one test. */
 export async function createTestDatabase(prefix = "test"): Promise<TestDatabase> {
   const { databaseUrl } = await testServices();
-  const name = uniqueName(prefix);
+  return await createDatabaseNamed(databaseUrl, uniqueName(prefix));
+}
+
+/** Creates the empty database `name` on the server of `databaseUrl`; dropped when disposed. */
+export async function createDatabaseNamed(
+  databaseUrl: string,
+  name: string,
+): Promise<TestDatabase> {
   const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`CREATE DATABASE "${name}"`);

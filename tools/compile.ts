@@ -1,16 +1,32 @@
 /**
  * `deno task compile`: builds the producer and the consumer into single
  * binaries in `dist/` (the Dockerfile runs the same task). The consumer
- * carries the SQL migrations inside it (`--include sql`).
+ * carries the SQL migrations inside it (`--include sql`) and applies them
+ * with `consumer migrate` (compose's one-shot `migrate` service).
+ *
+ * Each binary embeds only what its program imports: npm packages come from
+ * Deno's global cache pinned by `deno.programs.lock` (the programs' own
+ * packages, nothing of the tests'), so the whole `node_modules` folder is
+ * never embedded. The task prints each binary's embedded size (the binary
+ * less the runtime it wraps) and fails above {@link EMBEDDED_LIMIT_BYTES}.
  *
  * `deno compile` downloads its runtime (`denort`) on first use; without
- * network, point `DENORT_BIN` at a `denort` binary of the same Deno version.
+ * network, point `DENORT_BIN` at a `denort` binary of the same Deno version
+ * (or, to measure sizes only, at `deno` itself).
  *
  * This module is also the one place that says how each program is run:
  * entry point, permissions, embedded files and metrics port, for
  * `deno task dev` and the checks in `tools/compile_test.ts`.
  */
-import { parseArgs } from "node:util";
+import { readFlags } from "./cli_flags.ts";
+import { fileURLToPath } from "node:url";
+import {
+  describeEmbeddedSize,
+  type EmbeddedSize,
+  embeddedSize,
+  runtimeSize,
+  withinLimit,
+} from "./binary_size.ts";
 
 /** How one program is built and run. */
 export interface ProgramBuild {
@@ -29,7 +45,24 @@ export interface ProgramBuild {
 }
 
 /** The repository root (this file lives in `tools/`). */
-export const REPO_ROOT: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+
+/** The lockfile of the programs' npm packages: a subset of `deno.lock`, without test-only ones. */
+export const PROGRAMS_LOCK = "deno.programs.lock";
+
+/**
+ * How the programs (and the tools that run them) resolve npm packages: from
+ * Deno's global cache, pinned by {@link PROGRAMS_LOCK}, so running one never
+ * fills `node_modules` with the tests' packages (testcontainers, the Grafana
+ * SDK, ...) and a binary embeds only the packages its graph reaches.
+ */
+export const PROGRAM_RESOLUTION: readonly string[] = [
+  "--node-modules-dir=none",
+  `--lock=${PROGRAMS_LOCK}`,
+];
+
+/** The most a binary may embed besides the runtime (issue 14: slim binaries). */
+export const EMBEDDED_LIMIT_BYTES = 10_000_000;
 
 /**
  * The permission flags of a program's own task (`deno task producer`,
@@ -42,7 +75,7 @@ export function taskPermissions(
 ): string[] | undefined {
   const words = task?.trim().split(/\s+/) ?? [];
   if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== entry) return undefined;
-  const flags = words.slice(2, -1);
+  const flags = words.slice(2, -1).filter((flag) => !PROGRAM_RESOLUTION.includes(flag));
   return flags.every((flag) =>
       /^--(allow|deny)-[a-z]+(=\S+)?$|^--ignore-env(=\S+)?$|^--v8-flags=\S+$/.test(flag)
     )
@@ -101,6 +134,8 @@ export function compileArgs(
   return [
     "compile",
     "--frozen",
+    ...PROGRAM_RESOLUTION,
+    "--exclude-unused-npm",
     ...compiledPermissions(build),
     ...build.include.flatMap((path) => ["--include", path]),
     ...(options.target ? ["--target", options.target] : []),
@@ -116,7 +151,7 @@ export function runArgs(build: ProgramBuild, options: { watch?: boolean } = {}):
   const watch = options.watch
     ? [build.include.length > 0 ? `--watch=${build.include.join(",")}` : "--watch"]
     : [];
-  return ["run", ...watch, ...build.permissions, build.entry];
+  return ["run", ...watch, ...PROGRAM_RESOLUTION, ...build.permissions, build.entry];
 }
 
 /**
@@ -126,7 +161,7 @@ export function runArgs(build: ProgramBuild, options: { watch?: boolean } = {}):
  */
 export async function embeddedFiles(build: ProgramBuild): Promise<string[]> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", build.entry],
+    args: ["info", "--json", ...PROGRAM_RESOLUTION, build.entry],
     cwd: REPO_ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -142,7 +177,10 @@ export async function embeddedFiles(build: ProgramBuild): Promise<string[]> {
     throw new Error(`${build.entry} has unresolved imports: ${JSON.stringify(broken)}`);
   }
   const files = graph.modules.flatMap((module) =>
-    module.local?.startsWith(`${REPO_ROOT}/`) ? [module.local.slice(REPO_ROOT.length + 1)] : []
+    // npm packages come from Deno's cache (and never from a node_modules folder here).
+    module.local?.startsWith(`${REPO_ROOT}/`) && !module.local.includes("/node_modules/")
+      ? [module.local.slice(REPO_ROOT.length + 1)]
+      : []
   );
   for (const path of build.include) files.push(...await filesUnder(path));
   return [...new Set(files)].sort();
@@ -158,26 +196,29 @@ async function filesUnder(path: string): Promise<string[]> {
   return files;
 }
 
+/** Deno's cache folder, as `deno info` reports it. */
+async function denoDir(): Promise<string> {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(stdout)).denoDir;
+}
+
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        out: { type: "string", default: "dist" },
-        target: { type: "string" },
-        only: { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    console.error(`Cannot read arguments: ${(error as Error).message}; see --help`);
-    return 2;
-  }
+  const values = readFlags(args, {
+    out: { type: "string", default: "dist" },
+    target: { type: "string" },
+    only: { type: "string", multiple: true },
+    "max-embedded-mb": { type: "string", default: String(EMBEDDED_LIMIT_BYTES / 1e6) },
+    help: { type: "boolean", short: "h" },
+  });
+  if (!values) return 2;
   if (values.help) {
     console.log(
-      "Usage: deno task compile [--out dist] [--target <triple>] [--only producer|consumer]",
+      "Usage: deno task compile [--out dist] [--target <triple>] [--only producer|consumer]\n" +
+        "                         [--max-embedded-mb 10]",
     );
     return 0;
   }
@@ -190,10 +231,19 @@ async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
+  const limitMb = Number(values["max-embedded-mb"]);
+  if (!(limitMb > 0)) {
+    console.error(
+      `Cannot read arguments: "--max-embedded-mb" must be a positive number: ` +
+        `current value is "${values["max-embedded-mb"]}"`,
+    );
+    return 2;
+  }
   const chosen = PROGRAM_BUILDS.filter((build) =>
     values.only === undefined || values.only.includes(build.name)
   );
   const outDir = values.out!.startsWith("/") ? values.out! : `${REPO_ROOT}/${values.out}`;
+  const sizes: EmbeddedSize[] = [];
   for (const build of chosen) {
     const started = performance.now();
     const { code } = await new Deno.Command(Deno.execPath(), {
@@ -213,6 +263,32 @@ async function main(args: string[]): Promise<number> {
       `Built ${outDir}/${build.name} (${(size / 1e6).toFixed(1)} MB) in ` +
         `${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
+    const runtime = await runtimeSize({
+      denortBin: Deno.env.get("DENORT_BIN"),
+      denoDir: await denoDir(),
+      version: Deno.version.deno,
+      target: values.target ?? Deno.build.target,
+    });
+    if (!runtime) {
+      console.error(
+        `Cannot measure what ${build.name} embeds: no runtime to compare with (neither ` +
+          `DENORT_BIN nor a cached denort ${Deno.version.deno} for ${
+            values.target ?? Deno.build.target
+          })`,
+      );
+      return 1;
+    }
+    sizes.push(embeddedSize(build.name, size, { runtime, limitBytes: limitMb * 1e6 }));
+  }
+  // The sizes last, together, so they are not lost among the file listings.
+  for (const size of sizes) console.error(describeEmbeddedSize(size));
+  const above = sizes.filter((size) => !withinLimit(size));
+  if (above.length > 0) {
+    console.error(
+      `Binaries too large: ${above.map((size) => size.name).join(", ")} embed more than ` +
+        `${limitMb} MB besides the runtime; see the listings above for what they embed`,
+    );
+    return 1;
   }
   return 0;
 }

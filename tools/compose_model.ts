@@ -175,3 +175,42 @@ export function dockerignoreMatcher(text: string): (path: string) => boolean {
     return excluded;
   };
 }
+
+/**
+ * A compose file's text with `${NAME:-default}`, `${NAME-default}`, `${NAME}` and `$NAME`
+ * replaced from `values` as compose does (`:-` also for an empty value), and `$$` as a literal `$`.
+ * A substituted value is never read again.
+ */
+export function interpolateCompose(
+  text: string,
+  values: Readonly<Record<string, string | undefined>>,
+): string {
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (match, braced, colon, fallback, bare) => {
+      if (match === "$$") return "$";
+      const value = values[braced ?? bare];
+      if (fallback === undefined) return value ?? "";
+      const useFallback = value === undefined || (colon === ":" && value === "");
+      return useFallback ? fallback : value;
+    },
+  );
+}
+
+/**
+ * A provisioning value as Grafana expands it (its provisioning docs, "Use of the special
+ * character $"): split at `$$` (a literal `$`); in each part every `${NAME}` is replaced first,
+ * then every `$NAME` and `${NAME}` of the result (Go's os.ExpandEnv), so a `$` inside a value
+ * substituted by `${NAME}` is expanded a second time, and one substituted by `$NAME` is not.
+ */
+export function expandGrafanaProvisioning(
+  value: string,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  const lookup = (name: string) => env[name] ?? "";
+  return value.split("$$").map((part) =>
+    part
+      .replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, name) => lookup(name))
+      .replace(/\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g, (_, braced, bare) => lookup(braced ?? bare))
+  ).join("$");
+}

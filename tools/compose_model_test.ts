@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   composeVariableUses,
   dockerignoreMatcher,
+  expandGrafanaProvisioning,
+  interpolateCompose,
   interpolateDefaults,
   isPinnedImage,
   parseCopy,
@@ -97,4 +99,23 @@ Deno.test("a .env file is read like compose reads simple values", () => {
     parseDotEnv("# c\nA=1\nexport B = two \nC='x # y'\nD=\"q\"\nE=v # comment\nnot a line\n"),
     { A: "1", B: "two", C: "x # y", D: "q", E: "v" },
   );
+});
+
+Deno.test("compose interpolation uses defaults, keeps a substituted $ and reads $$ as $", () => {
+  const text = "a: ${A:-x}\nb: ${B-y}\nc: ${C}\nd: $D\ne: $${NOT}";
+  assert.equal(
+    interpolateCompose(text, { A: "", B: "", C: "p$w", D: "d" }),
+    "a: x\nb: \nc: p$w\nd: d\ne: ${NOT}",
+  );
+  assert.equal(interpolateCompose("${A:-x}", { A: "set" }), "set");
+});
+
+Deno.test("Grafana expands a $ inside a ${VAR} value again but not inside a $VAR value", () => {
+  const value = ["Pa", "$sw0rd"].join("");
+  const env = { SECRET: value, sw0rd: "!" };
+  assert.equal(expandGrafanaProvisioning("$SECRET", env), value);
+  assert.equal(expandGrafanaProvisioning("${SECRET}", env), "Pa!");
+  assert.equal(expandGrafanaProvisioning("${SECRET}", { SECRET: value }), "Pa");
+  assert.equal(expandGrafanaProvisioning("cost $$5 for $SECRET", env), `cost $5 for ${value}`);
+  assert.equal(expandGrafanaProvisioning("http://$HOST:5432", { HOST: "db" }), "http://db:5432");
 });

@@ -15,28 +15,32 @@ export interface ComposeVariable {
   readonly help: string;
 }
 
+const QUOTE_DOLLAR =
+  " In .env, single-quote a value holding `$` (compose reads `$NAME` as a variable).";
+
 /** Every variable the compose file reads, in the order `.env.example` lists them. */
 export const COMPOSE_VARIABLES: readonly ComposeVariable[] = [
   {
     name: "GRAFANA_ADMIN_PASSWORD",
     fallback: "admin",
-    help: "Password of Grafana's `admin` user (anonymous visitors get Viewer access).",
+    help: "Password of Grafana's `admin` user (anonymous visitors get Viewer access)." +
+      QUOTE_DOLLAR,
   },
   {
     name: "POSTGRES_PASSWORD",
     fallback: "postgres-local-only",
-    help: "Password of the `postgres` superuser of the compose database.",
+    help: "Password of the `postgres` superuser of the compose database." + QUOTE_DOLLAR,
   },
   {
     name: "ACTIVITY_WRITER_PASSWORD",
     fallback: "activity-writer-local-only",
     help: "Password of `activity_writer`, the consumer's role that owns the tables " +
-      "(URL-safe characters: it goes into the consumer's DATABASE_URL).",
+      "(URL-safe characters: it goes into the consumer's DATABASE_URL)." + QUOTE_DOLLAR,
   },
   {
     name: "GRAFANA_READER_PASSWORD",
     fallback: "grafana-reader-local-only",
-    help: "Password of `grafana_reader`, Grafana's read-only role.",
+    help: "Password of `grafana_reader`, Grafana's read-only role." + QUOTE_DOLLAR,
   },
   {
     name: "KAFKA_HOST_PORT",

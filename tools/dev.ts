@@ -4,22 +4,33 @@
  * - `KAFKA_BROKERS` / `DATABASE_URL` when set;
  * - else the compose containers (kafka, postgres, grafana) where Docker runs;
  * - else the local services of `deno task services` (a broker from Maven
- *   Central jars, the machine's PostgreSQL with a database `activity`).
- * It says when the first events are counted in PostgreSQL. Ctrl-C stops both
- * programs gracefully; the services keep running for the next session.
+ *   Central jars, the machine's PostgreSQL with the database `activity`,
+ *   created when missing).
+ * It refuses to start next to the compose stack's programs, says when this
+ * run's first events are counted in PostgreSQL, and stops both programs,
+ * loudly, when one of them dies. One Ctrl-C stops both gracefully; the
+ * services keep running for the next session.
  */
 import { parseArgs } from "node:util";
-import postgres from "postgres";
-import { PROGRAM_BUILDS, type ProgramBuild, REPO_ROOT, runArgs } from "./compile.ts";
+import { PROGRAM_BUILDS, REPO_ROOT } from "./compile.ts";
 import {
   COMPOSE_FACTS,
   composeHostDatabaseUrl,
   composeValue,
   parseDotEnv,
 } from "./compose_settings.ts";
-import { describePlan, type DevPlan, planDev, withDatabase } from "./dev_plan.ts";
+import {
+  describeEnd,
+  describePlan,
+  type DevPlan,
+  planDev,
+  runningClash,
+  withDatabase,
+} from "./dev_plan.ts";
+import { type RunningProgram, startProgram, stopProgram } from "./dev_programs.ts";
+import { consumerTarget, reportFirstEvents, topicEndOffsets } from "./dev_progress.ts";
 import { defaultKafkaOptions, LocalKafkaError, startLocalKafka } from "./kafka_local.ts";
-import { DEFAULT_DATABASE_URL, postgresAnswers } from "./services.ts";
+import { ensureDatabase, LOCAL_DATABASE_URL, maintenanceUrl, postgresAnswers } from "./services.ts";
 
 /** A service needed by `deno task dev` could not be reached or started. */
 export class DevError extends Error {
@@ -31,8 +42,6 @@ export class DevError extends Error {
 }
 
 const GRACE_MS = 25_000;
-// deno colours its watcher lines; matching reads them without the escapes.
-const ANSI_COLOR = new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g");
 const encoder = new TextEncoder();
 const color = !Deno.noColor;
 const paint = (code: number, text: string) => color ? `\x1b[${code}m${text}\x1b[0m` : text;
@@ -41,19 +50,24 @@ function say(text: string): void {
   Deno.stderr.writeSync(encoder.encode(`${paint(1, "dev      |")} ${text}\n`));
 }
 
-async function commandSucceeds(command: string, args: string[]): Promise<boolean> {
+async function commandOutput(command: string, args: string[]): Promise<string | undefined> {
   try {
-    return (await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output())
-      .success;
+    const result = await new Deno.Command(command, {
+      args,
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return result.success ? new TextDecoder().decode(result.stdout) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 async function dockerComposeAnswers(): Promise<boolean> {
   if (Deno.env.get("ACTIVITY_NO_DOCKER")) return false;
-  return await commandSucceeds("docker", ["info", "--format", "{{.ServerVersion}}"]) &&
-    await commandSucceeds("docker", ["compose", "version"]);
+  return await commandOutput("docker", ["info", "--format", "{{.ServerVersion}}"]) !== undefined &&
+    await commandOutput("docker", ["compose", "version"]) !== undefined;
 }
 
 async function composeUp(services: readonly string[]): Promise<void> {
@@ -67,21 +81,43 @@ async function composeUp(services: readonly string[]): Promise<void> {
   if (!success) throw new DevError(`Cannot start containers: docker compose up ${services} failed`);
 }
 
+/** Whether something answers `/healthz` on 127.0.0.1:`port` (a program already running there). */
+async function healthAnswers(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Programs that would clash with dev's: the compose stack's, or another dev's. */
+async function programsRunningElsewhere(dockerAvailable: boolean, env: Record<string, string>) {
+  const composeServices = dockerAvailable
+    ? (await commandOutput("docker", ["compose", "ps", "--status", "running", "--services"]) ?? "")
+      .split("\n").map((line) => line.trim()).filter(Boolean)
+    : [];
+  const answering = [];
+  for (const build of PROGRAM_BUILDS) {
+    const port = Number(env[build.metricsPortEnv] || build.metricsPort);
+    if (port !== 0 && await healthAnswers(port)) answering.push({ name: build.name, port });
+  }
+  return runningClash({ composeServices, answering });
+}
+
 async function localDatabase(): Promise<string> {
-  if (!await postgresAnswers(DEFAULT_DATABASE_URL)) {
+  if (!await postgresAnswers(maintenanceUrl(LOCAL_DATABASE_URL))) {
     throw new DevError(
-      `Cannot reach PostgreSQL at ${DEFAULT_DATABASE_URL}: start it or set DATABASE_URL`,
+      `Cannot reach PostgreSQL at ${LOCAL_DATABASE_URL}: start it or set DATABASE_URL`,
     );
   }
-  const admin = postgres(DEFAULT_DATABASE_URL, { max: 1, onnotice: () => {} });
-  try {
-    const [row] = await admin`SELECT count(*)::int AS n FROM pg_database
-      WHERE datname = ${COMPOSE_FACTS.database}`;
-    if (row.n === 0) await admin.unsafe(`CREATE DATABASE "${COMPOSE_FACTS.database}"`);
-  } finally {
-    await admin.end();
+  if (await ensureDatabase(LOCAL_DATABASE_URL)) {
+    say(`created the database ${COMPOSE_FACTS.database} (it was missing)`);
   }
-  return withDatabase(DEFAULT_DATABASE_URL, COMPOSE_FACTS.database);
+  return withDatabase(LOCAL_DATABASE_URL, COMPOSE_FACTS.database);
 }
 
 async function resolveServices(plan: DevPlan, env: Record<string, string>) {
@@ -103,104 +139,6 @@ async function resolveServices(plan: DevPlan, env: Record<string, string>) {
   return { brokers, databaseUrl, grafanaPort: composeValue("GRAFANA_HOST_PORT", composeValues) };
 }
 
-/** A program running under `deno run --watch`, its output prefixed with its name. */
-interface RunningProgram {
-  readonly build: ProgramBuild;
-  readonly child: Deno.ChildProcess;
-  /** Resolves when the watcher reports that the program ended (it then waits for changes). */
-  ended(): Promise<void>;
-  readonly output: Promise<void>;
-}
-
-/**
- * Starts a program; with `isolate`, in a session of its own (`setsid`), so a
- * Ctrl-C in the terminal reaches only this process, which passes on exactly
- * one signal (the producer takes a second signal as "exit now").
- */
-function startProgram(
-  build: ProgramBuild,
-  env: Record<string, string>,
-  options: { watch: boolean; isolate: boolean },
-) {
-  const args = [Deno.execPath(), ...runArgs(build, { watch: options.watch })];
-  const child = new Deno.Command(options.isolate ? "setsid" : args[0], {
-    args: options.isolate ? args : args.slice(1),
-    cwd: REPO_ROOT,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const prefix = paint(build.name === "producer" ? 36 : 35, `${build.name.padEnd(8)} |`);
-  let ended = Promise.withResolvers<void>();
-  const pipe = async (stream: ReadableStream<Uint8Array>, target: typeof Deno.stdout) => {
-    let pending = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const lines = (pending + chunk).split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) {
-        target.writeSync(encoder.encode(`${prefix} ${line}\n`));
-        // deno's watcher says when the program stopped or started again.
-        const plain = line.replace(ANSI_COLOR, "");
-        if (/Watcher\s+Process (finished|failed)/.test(plain)) ended.resolve();
-        if (/Watcher\s+(Process started|Restarting)/.test(plain)) {
-          ended = Promise.withResolvers<void>();
-        }
-      }
-    }
-    if (pending) target.writeSync(encoder.encode(`${prefix} ${pending}\n`));
-  };
-  const output = Promise.all([pipe(child.stdout, Deno.stdout), pipe(child.stderr, Deno.stderr)])
-    .then(() => {});
-  return { build, child, ended: () => ended.promise, output } satisfies RunningProgram;
-}
-
-async function stopProgram(program: RunningProgram, signal: Deno.Signal): Promise<void> {
-  try {
-    program.child.kill(signal);
-  } catch {
-    return; // already gone
-  }
-  // A watched program that exits leaves deno waiting for changes: end that wait.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    program.ended(),
-    program.child.status,
-    new Promise((resolve) => timer = setTimeout(resolve, GRACE_MS)),
-  ]);
-  clearTimeout(timer);
-  try {
-    program.child.kill("SIGKILL");
-  } catch {
-    // already gone
-  }
-  await program.child.status;
-  await program.output;
-}
-
-/** Polls until PostgreSQL counts more events than at start, then says how long it took. */
-async function reportFirstEvents(databaseUrl: string, startedAt: number, stop: AbortSignal) {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  // The table appears with the consumer's first migration; until then it counts as empty.
-  const counted = () =>
-    sql`SELECT coalesce(sum(event_count), 0)::bigint AS n FROM user_event_summary`
-      .then(([row]) => Number(row.n)).catch(() => 0);
-  try {
-    const before = await counted();
-    while (!stop.aborted) {
-      const now = await counted();
-      if (now > before) {
-        const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
-        say(`events are in PostgreSQL: ${now - before} new counted, ${seconds} s after start`);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
-}
-
 async function main(args: string[]): Promise<number> {
   const startedAt = performance.now();
   let values;
@@ -218,7 +156,13 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const env = Deno.env.toObject();
-  const plan = planDev(env, { dockerAvailable: await dockerComposeAnswers() });
+  const dockerAvailable = await dockerComposeAnswers();
+  const clash = await programsRunningElsewhere(dockerAvailable, env);
+  if (clash) {
+    console.error(`Cannot start deno task dev: ${clash}`);
+    return 1;
+  }
+  const plan = planDev(env, { dockerAvailable });
   let services;
   try {
     services = await resolveServices(plan, env);
@@ -240,39 +184,80 @@ async function main(args: string[]): Promise<number> {
     DATABASE_URL: services.databaseUrl,
     LOG_FORMAT: env.LOG_FORMAT ?? "pretty",
   };
+  // Where the topic ends now: what the consumer stores beyond it is this run's.
+  const target = consumerTarget(programEnv);
+  const startOffsets = target &&
+    await topicEndOffsets(services.brokers.split(","), target.topic).catch((error) => {
+      say(`cannot read where ${target.topic} ends (${error.message}): no first-events line`);
+      return undefined;
+    });
   // Without setsid (macOS) the terminal's Ctrl-C reaches the programs directly.
-  const isolate = await commandSucceeds("setsid", ["--version"]);
+  const isolate = await commandOutput("setsid", ["--version"]) !== undefined;
   const programs = PROGRAM_BUILDS.map((build) =>
-    startProgram(build, programEnv, { watch: !values["no-watch"], isolate })
+    startProgram(build, programEnv, {
+      watch: !values["no-watch"],
+      isolate,
+      prefix: paint(build.name === "producer" ? 36 : 35, `${build.name.padEnd(8)} |`),
+    })
   );
   for (const build of PROGRAM_BUILDS) {
     const port = env[build.metricsPortEnv] || String(build.metricsPort);
     if (port !== "0") say(`${build.name} metrics at http://127.0.0.1:${port}/metrics`);
   }
   const stopReporting = new AbortController();
-  const reporting = reportFirstEvents(services.databaseUrl, startedAt, stopReporting.signal);
+  const reporting = target && startOffsets
+    ? reportFirstEvents({
+      databaseUrl: services.databaseUrl,
+      target,
+      startOffsets,
+      startedAt,
+      signal: stopReporting.signal,
+      say,
+    })
+    : Promise.resolve();
 
   const received = Promise.withResolvers<Deno.Signal>();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   const handlers = signals.map((signal) => [signal, () => received.resolve(signal)] as const);
   handlers.forEach(([signal, handler]) => Deno.addSignalListener(signal, handler));
-  const exited = Promise.race(
-    programs.map((program) => program.child.status.then((status) => ({ program, status }))),
-  );
-  const first = await Promise.race([received.promise, exited]);
+  const code = await superviseUntilStop(programs, received.promise);
   stopReporting.abort();
-  // Passed on once; a hang-up becomes a normal stop.
-  const signal: Deno.Signal = first === "SIGINT" ? "SIGINT" : "SIGTERM";
-  say(
-    typeof first === "string"
-      ? `${first}: stopping the programs`
-      : `${first.program.build.name} exited (code ${first.status.code}): stopping`,
-  );
-  await Promise.all(programs.map((program) => stopProgram(program, signal)));
+  await Promise.all(programs.map((program) => stopProgram(program, GRACE_MS)));
   await reporting;
   handlers.forEach(([signal, handler]) => Deno.removeSignalListener(signal, handler));
   say(stopHint(plan));
-  return typeof first === "string" ? 0 : first.status.code || 1;
+  return code;
+}
+
+/**
+ * Waits for a signal or for a program to end on its own; returns dev's exit
+ * code. A program that dies is announced loudly with its last lines and stops
+ * the other one; a producer that finished its count leaves the consumer running.
+ */
+async function superviseUntilStop(
+  programs: readonly RunningProgram[],
+  signal: Promise<Deno.Signal>,
+): Promise<number> {
+  let running = [...programs];
+  while (running.length > 0) {
+    const first = await Promise.race([
+      signal,
+      ...running.map((program) => program.ended.then((code) => ({ program, code }))),
+    ]);
+    if (typeof first === "string") {
+      say(`${first}: stopping the programs (one SIGTERM each; they finish what they hold)`);
+      return 0;
+    }
+    const other = programs.find((program) => program !== first.program)!;
+    const verdict = describeEnd(
+      { name: first.program.build.name, code: first.code },
+      { other: other.build.name, lastLines: first.program.lastLines() },
+    );
+    verdict.lines.forEach((line) => say(paint(31, line)));
+    if (verdict.stopAll) return first.code || 1;
+    running = running.filter((program) => program !== first.program);
+  }
+  return 0;
 }
 
 function stopHint(plan: DevPlan): string {

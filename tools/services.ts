@@ -7,6 +7,8 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { commonSettings } from "@activity/shared";
+import { withDatabase } from "./dev_plan.ts";
 import {
   clusterPorts,
   type LocalClusterOptions,
@@ -23,8 +25,35 @@ import {
   stopLocalKafka,
 } from "./kafka_local.ts";
 
-/** The database URL used when `DATABASE_URL` is not set. */
-export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+/**
+ * The one database of every local path when `DATABASE_URL` is not set: the
+ * programs' default, `deno task services` and `deno task dev` (both create it
+ * when missing).
+ */
+export const LOCAL_DATABASE_URL: string = commonSettings.databaseUrl.fallback!;
+
+/** The same server's maintenance database `postgres`, where databases are created from. */
+export function maintenanceUrl(url: string): string {
+  return withDatabase(url, "postgres");
+}
+
+/** Creates the database `url` names when the server lacks it; returns whether it did. */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const admin = postgres(maintenanceUrl(url), { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    const [row] = await admin`SELECT count(*)::int AS n FROM pg_database WHERE datname = ${name}`;
+    if (row.n > 0) return false;
+    await admin.unsafe(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+    return true;
+  } catch (error) {
+    // Created meanwhile by someone else: there it is.
+    if ((error as { code?: string }).code === "42P04") return false;
+    throw error;
+  } finally {
+    await admin.end({ timeout: 1 });
+  }
+}
 
 /** Whether PostgreSQL answers a query at `url`. */
 export async function postgresAnswers(url: string): Promise<boolean> {
@@ -155,14 +184,19 @@ async function main(args: readonly string[]): Promise<number> {
   if (command.kind === "stop") return await stop(command.brokers);
   if (command.kind === "status") return await status(command.brokers);
   const options = defaultKafkaOptions();
-  const databaseUrl = Deno.env.get("DATABASE_URL") ?? DEFAULT_DATABASE_URL;
-  if (!await postgresAnswers(databaseUrl)) {
+  const databaseUrl = Deno.env.get("DATABASE_URL") ?? LOCAL_DATABASE_URL;
+  if (!await postgresAnswers(maintenanceUrl(databaseUrl))) {
     console.error(
       `PostgreSQL does not answer at ${databaseUrl.replace(/:[^:@/]*@/, ":***@")}.\n` +
         "Start it (here: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) " +
         "or set DATABASE_URL.",
     );
     return 1;
+  }
+  if (await ensureDatabase(databaseUrl)) {
+    console.error(
+      `Created the database ${new URL(databaseUrl).pathname.slice(1)} (it was missing).`,
+    );
   }
   try {
     let brokers: string[];

@@ -4,8 +4,8 @@
  * benchmark reports against the 100 ms target.
  */
 import type postgres from "postgres";
-import { buildAlertRules } from "./alert_rules.ts";
-import { buildActivityDashboard } from "./dashboard.ts";
+import { buildAlertRules } from "../alert_rules.ts";
+import { buildActivityDashboard } from "../dashboard.ts";
 import { collectQueries, expandQuery } from "./panel_queries.ts";
 
 /** A dashboard range to measure, e.g. `{label: "30d", from: "now-30d", to: "now"}`. */
@@ -99,19 +99,4 @@ export async function measureQueryCosts(
     }
   }
   return costs;
-}
-
-/** A plain-text table of the costs, one line per query and range. */
-export function formatQueryCosts(costs: readonly QueryCost[]): string {
-  const lines = costs.map((cost) =>
-    [
-      cost.key.padEnd(30),
-      cost.range.padEnd(4),
-      `${cost.medianMs.toFixed(1)} ms`.padStart(10),
-      `max ${cost.maxMs.toFixed(1)} ms`.padStart(14),
-      `${cost.rows} rows`.padStart(11),
-      cost.seqScans.length > 0 ? `  seq scan: ${cost.seqScans.join(", ")}` : "",
-    ].join(" ")
-  );
-  return [`${"query".padEnd(30)} range     median            max        rows`, ...lines].join("\n");
 }

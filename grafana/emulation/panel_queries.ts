@@ -3,8 +3,8 @@
  * run it for a given "now": panel time override or dashboard range, `$__interval`, macros. Pure.
  */
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import type { AlertRulesFile } from "./alert_rules.ts";
-import type { PostgresTarget, QueryFormat } from "./datasource.ts";
+import type { AlertRulesFile } from "../alert_rules.ts";
+import type { PostgresTarget, QueryFormat } from "../datasource.ts";
 import { expandMacros } from "./macros.ts";
 import { panelTimeRange, queryIntervalMs, type TimeRange } from "./time_range.ts";
 
