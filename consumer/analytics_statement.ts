@@ -139,7 +139,17 @@ export function analyticsCtes(first: number): string {
         UNION ALL SELECT user_id, user_number FROM numbered) AS u ON u.user_id = m.user_id
   GROUP BY 1, 2
 ), minute_bitmaps AS (
-  ${bitmapUpsert("user_bitmap_minute", "event_minute", "event_minute")}
+  -- Each minute's bitmap also keeps its number of users; the one it had before this update is
+  -- read from the locked row, so what a flush adds is exact even when another one raced it.
+  INSERT INTO user_bitmap_minute AS t (event_minute, chunk, users, users_count, previous_count)
+  SELECT event_minute, chunk, users, bit_count(users), 0 FROM minute_users
+  ORDER BY 1, 2
+  ON CONFLICT (event_minute, chunk) DO UPDATE SET
+    users = t.users | EXCLUDED.users,
+    users_count = bit_count(t.users | EXCLUDED.users),
+    previous_count = t.users_count
+  WHERE t.users | EXCLUDED.users <> t.users
+  RETURNING event_minute, users_count - previous_count AS added
 ), hour_bitmaps AS (
   ${bitmapUpsert("user_bitmap_hour", "event_hour", "date_trunc('hour', event_minute, 'UTC')")}
 ), day_bitmaps AS (

@@ -22,13 +22,6 @@ export const MAX_STORED_KEY_BYTES = 16 * 1024;
 export const FENCE_SQLSTATE = "AF001";
 export const OWNER_SQLSTATE = "AF002";
 
-// The whole flush is ONE statement, so it commits or not as a unit without BEGIN/COMMIT: a
-// connection killed mid-flush leaves nothing behind, and there is no rollback to send on a dead
-// connection. The fence is the first output column, so a fenced flush aborts before PostgreSQL
-// runs the other writes; the owner row is read under a share lock, so a take-over by another
-// group waits for this flush or refuses it. Every multi-row upsert is sorted by its conflict
-// key, so concurrent flushes lock rows in one order and cannot deadlock. Hours and days are cut
-// in UTC (3-argument date_trunc).
 /** Rows a committed flush inserted or updated, per table. */
 export type RowsWritten = CountRowsWritten & AnalyticsRowsWritten;
 
@@ -62,6 +55,15 @@ const WRITTEN_COLUMNS = FLUSH_WRITES.map(([table, cte]) =>
   `(SELECT count(*) FROM ${cte})::int AS ${table},\n  ${CLOCK} AS t_${table}`
 ).join(",\n  ");
 
+// The whole flush is ONE statement, so it commits or not as a unit without BEGIN/COMMIT: a
+// connection killed mid-flush leaves nothing behind, and there is no rollback to send on a dead
+// connection. The fence is the first output column, so a fenced flush aborts before PostgreSQL
+// runs the other writes; the owner row is read under a share lock, so a take-over by another
+// group waits for this flush or refuses it. Every multi-row upsert is sorted by its conflict
+// key, so concurrent flushes lock rows in one order and cannot deadlock. Hours and days are cut
+// in UTC (3-argument date_trunc).
+// Keys are compared byte by byte (COLLATE "C", like the key columns since sql/0006): cheap sorts,
+// and the order the B-trees are in.
 /** The flush statement ($1 ... $36, then the analytics' from $37; see `flushParameters`). */
 export const FLUSH = `
 WITH owner AS (
@@ -84,7 +86,8 @@ WITH owner AS (
   ON CONFLICT DO NOTHING
   RETURNING partition
 ), input AS (
-  SELECT u.user_id, to_timestamp(u.minute_s) AS event_minute, u.event_type, u.n
+  SELECT u.user_id COLLATE "C" AS user_id, to_timestamp(u.minute_s) AS event_minute,
+    u.event_type COLLATE "C" AS event_type, u.n
   FROM unnest($11::text[], $12::int8[], $13::text[], $14::int8[])
     AS u(user_id, minute_s, event_type, n)
 ), summary AS (
@@ -109,17 +112,6 @@ WITH owner AS (
   ORDER BY 1, 2, 3
   ON CONFLICT (user_id, event_day, event_type)
   DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
-  RETURNING 1
-), fresh AS (
-  INSERT INTO user_minute_presence (event_minute, user_id)
-  SELECT DISTINCT event_minute, user_id FROM input
-  ORDER BY 1, 2
-  ON CONFLICT DO NOTHING
-  RETURNING event_minute
-), active AS (
-  INSERT INTO active_users_minute AS t (event_minute, active_users)
-  SELECT event_minute, count(*) FROM fresh GROUP BY 1 ORDER BY 1
-  ON CONFLICT (event_minute) DO UPDATE SET active_users = t.active_users + EXCLUDED.active_users
   RETURNING 1
 ), type_minute AS (
   INSERT INTO event_type_minute AS t (event_minute, event_type, event_count)
@@ -164,7 +156,16 @@ WITH owner AS (
     AS u(partition, from_offset, to_offset, topic_id)
   ORDER BY 3, 4
   ON CONFLICT DO NOTHING
-), ${analyticsCtes(37)}
+), ${analyticsCtes(37)}, active AS (
+  -- Users each minute's bitmaps gained in this flush, as the updated rows counted them.
+  INSERT INTO active_users_minute AS t (event_minute, active_users)
+  SELECT event_minute, sum(added) FROM minute_bitmaps
+  GROUP BY 1
+  HAVING sum(added) > 0
+  ORDER BY 1
+  ON CONFLICT (event_minute) DO UPDATE SET active_users = t.active_users + EXCLUDED.active_users
+  RETURNING 1
+)
 SELECT
   ${CLOCK} AS t_start,
   consumer_flush_fence(ARRAY(

@@ -20,6 +20,7 @@ import {
 import { PROGRAM_BUILDS, programBuild, REPO_ROOT } from "../tools/compile.ts";
 import { PROGRAMS } from "../tools/config_reference.ts";
 import { composeCommand, composeConfig } from "../testing/compose_cli.ts";
+import { SHUTDOWN_BUDGET } from "../consumer/shutdown_budget.ts";
 
 const composeText = await Deno.readTextFile(`${REPO_ROOT}/docker-compose.yml`);
 const compose = parseCompose(composeText);
@@ -305,4 +306,14 @@ Deno.test("the scripts compose mounts get every variable they require from their
     }
   }
   assert.equal(scripts, 2);
+});
+
+Deno.test("compose gives the consumer longer to stop than its own stop budget", () => {
+  const grace = compose.services.consumer.stop_grace_period ?? "10s";
+  const match = /^(\d+)s$/.exec(grace);
+  assert.ok(match, `stop_grace_period "${grace}" is whole seconds`);
+  assert.ok(
+    Number(match[1]) * 1000 > SHUTDOWN_BUDGET.hardExitMs,
+    `stop_grace_period ${grace} must exceed the consumer's ${SHUTDOWN_BUDGET.hardExitMs} ms budget`,
+  );
 });

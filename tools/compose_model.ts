@@ -19,6 +19,7 @@ export interface ComposeService {
   profiles?: string[];
   container_name?: string;
   command?: string[];
+  stop_grace_period?: string;
 }
 
 /** A compose file, as far as the checks read it. */

@@ -136,8 +136,8 @@ const STATEMENTS: readonly Statement[] = [
   ],
   [
     "user_bitmap_minute",
-    `INSERT INTO user_bitmap_minute (event_minute, chunk, users)
-    SELECT * FROM (
+    `INSERT INTO user_bitmap_minute (event_minute, chunk, users, users_count)
+    SELECT *, bit_count(users) FROM (
       SELECT s.slot + m.step * interval '1 minute' AS event_minute, s.chunk,
         s.users & m.bits AS users
       FROM synthetic_slots AS s JOIN synthetic_masks AS m ON m.chunk = s.chunk) AS minutes
@@ -202,12 +202,6 @@ const STATEMENTS: readonly Statement[] = [
     `INSERT INTO user_event_daily (user_id, event_day, event_type, event_count)
     SELECT user_id, date_trunc('day', event_minute, 'UTC'), event_type, sum(event_count)
     FROM user_event_summary GROUP BY 1, 2, 3`,
-    [],
-  ],
-  [
-    "user_minute_presence",
-    `INSERT INTO user_minute_presence (event_minute, user_id)
-    SELECT DISTINCT event_minute, user_id FROM user_event_summary ORDER BY 1, 2`,
     [],
   ],
   // Each view of the last hours on one page, drawn by weight; before them, each minute's views
