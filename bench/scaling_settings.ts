@@ -14,10 +14,7 @@ const settings = {
     ...commonSettings.brokers,
     help: "Kafka bootstrap brokers (e.g. from `deno task services --brokers 3`).",
   },
-  databaseUrl: {
-    ...commonSettings.databaseUrl,
-    help: "PostgreSQL server; the benchmark creates and drops its own databases there.",
-  },
+  databaseUrl: benchProgram.settings.databaseUrl,
   events: setting({
     flag: "events",
     fallback: "1000000",
