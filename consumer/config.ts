@@ -6,6 +6,7 @@ import {
   EVENT_TYPE_PATTERN,
   parsers,
   type ProgramDefinition,
+  replicationSettings,
   setting,
   topicSetting,
 } from "@activity/shared";
@@ -68,6 +69,8 @@ const settings = {
     allowed: "a Kafka topic name (1-249 of A-Z a-z 0-9 . _ -)",
     schema: parsers.topic(),
   }),
+  replicationFactor: replicationSettings.replicationFactor,
+  minInsyncReplicas: replicationSettings.minInsyncReplicas,
   retentionDays: setting({
     flag: "retention-days",
     env: "RETENTION_DAYS",

@@ -16,6 +16,8 @@ Deno.test("the consumer's defaults are the documented ones", () => {
     maxBufferEvents: 1_000_000,
     maxBufferKeys: 200_000,
     dlqTopic: "user_activity.dlq",
+    replicationFactor: "auto",
+    minInsyncReplicas: "auto",
     retentionDays: 30,
     rollupRetentionDays: 0,
     futureToleranceS: 300,

@@ -8,7 +8,7 @@
  */
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
-import type { Clock, Logger } from "@activity/shared";
+import type { Clock, Logger, ReplicationRequest } from "@activity/shared";
 import type { Rejection, SourceMessage } from "./aggregate.ts";
 import {
   deadLetterMessage,
@@ -55,6 +55,8 @@ export interface SourceOptions {
   readonly topic: string;
   readonly group: string;
   readonly dlqTopic: string;
+  /** Replication of the dead-letter topic if it has to be created. */
+  readonly replication: ReplicationRequest;
   readonly sessionTimeoutMs: number;
   readonly log: Logger;
   readonly clock: Clock;
@@ -112,7 +114,10 @@ export async function startKafkaSource(
     await admin.connect();
     await waitForTopic(admin, options, handlers);
     if (signal?.aborted) return false;
-    await ensureTopics(kafka, [{ topic: options.dlqTopic, partitions: 1 }]);
+    await ensureTopics(kafka, [{ topic: options.dlqTopic, partitions: 1 }], {
+      replication: options.replication,
+      log,
+    });
     return true;
   }, {
     clock,

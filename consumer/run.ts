@@ -75,6 +75,10 @@ export async function runConsumer(
         topic: config.topic,
         group: config.group,
         dlqTopic: config.dlqTopic,
+        replication: {
+          replicationFactor: config.replicationFactor,
+          minInsyncReplicas: config.minInsyncReplicas,
+        },
         sessionTimeoutMs: config.sessionTimeoutMs,
         closeCommitWaitMs: SHUTDOWN_BUDGET.groupOffsetCommitMs,
         log,

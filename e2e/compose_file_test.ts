@@ -19,6 +19,7 @@ import {
 } from "../tools/compose_model.ts";
 import { PROGRAM_BUILDS, programBuild, REPO_ROOT } from "../tools/compile.ts";
 import { PROGRAMS } from "../tools/config_reference.ts";
+import { composeCommand, composeConfig } from "../testing/compose_cli.ts";
 import { SHUTDOWN_BUDGET } from "../consumer/shutdown_budget.ts";
 
 const composeText = await Deno.readTextFile(`${REPO_ROOT}/docker-compose.yml`);
@@ -26,23 +27,6 @@ const compose = parseCompose(composeText);
 const services = Object.entries(compose.services);
 /** Services that run once and exit (no health check). */
 const ONE_SHOT = new Set(["migrate", "grafana-prometheus"]);
-
-/** `docker compose` (v2) or Debian's `docker-compose` (v1), whichever answers. */
-async function composeCommand(): Promise<string[] | undefined> {
-  for (const command of [["docker", "compose"], ["docker-compose"]]) {
-    try {
-      const { success } = await new Deno.Command(command[0], {
-        args: [...command.slice(1), "version"],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (success) return command;
-    } catch {
-      // not installed
-    }
-  }
-  return undefined;
-}
 
 const composeCli = await composeCommand();
 if (!composeCli) {
@@ -57,41 +41,20 @@ Deno.test({
   name: "compose itself validates the file, with and without the monitoring profile, with no .env",
   ignore: !composeCli,
   async fn() {
-    const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
-    // An empty env file stands for a fresh clone without .env.
-    const emptyEnvFile = await Deno.makeTempFile({ suffix: ".env" });
-    for (const profile of [[], ["--profile", "monitoring"]]) {
-      const result = await new Deno.Command(composeCli![0], {
-        args: [
-          ...composeCli!.slice(1),
-          "--project-directory",
-          REPO_ROOT,
-          "--env-file",
-          emptyEnvFile,
-          "-f",
-          `${REPO_ROOT}/docker-compose.yml`,
-          ...profile,
-          "config",
-        ],
-        clearEnv: true,
-        env,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(result.stderr);
-      assert.equal(result.success, true, `compose config ${profile.join(" ")} failed:\n${stderr}`);
-      assert.doesNotMatch(stderr, /WARN|not set/i, "compose warned about the file");
-      const resolved = parse(new TextDecoder().decode(result.stdout));
+    for (const profiles of [[], ["monitoring"]]) {
+      const result = await composeConfig(composeCli!, { repoRoot: REPO_ROOT, profiles });
+      assert.equal(result.success, true, `compose config ${profiles} failed:\n${result.stderr}`);
+      assert.doesNotMatch(result.stderr, /WARN|not set/i, "compose warned about the file");
+      const resolved = parse(result.stdout);
       // compose v1 lists profiled services either way; v2 only with the profile.
       const expected = ["consumer", "grafana", "kafka", "migrate", "postgres", "producer"];
-      if (profile.length > 0) expected.push("prometheus", "grafana-prometheus");
+      if (profiles.length > 0) expected.push("prometheus", "grafana-prometheus");
       for (const name of expected) assert.ok(name in resolved.services, `${name} missing`);
     }
-    await Deno.remove(emptyEnvFile);
   },
 });
 
-Deno.test("the stack is kafka, postgres, grafana, producer, consumer and Prometheus on a profile", () => {
+Deno.test("the stack is kafka, postgres, grafana, producer, consumer, Prometheus and a Kafka cluster on profiles", () => {
   assert.deepEqual(
     services.map(([name]) => name).sort(),
     [
@@ -99,6 +62,9 @@ Deno.test("the stack is kafka, postgres, grafana, producer, consumer and Prometh
       "grafana",
       "grafana-prometheus",
       "kafka",
+      "kafka-1",
+      "kafka-2",
+      "kafka-3",
       "migrate",
       "postgres",
       "producer",
@@ -109,6 +75,9 @@ Deno.test("the stack is kafka, postgres, grafana, producer, consumer and Prometh
   assert.deepEqual(profiled.map(([name, service]) => [name, service.profiles]), [
     ["prometheus", ["monitoring"]],
     ["grafana-prometheus", ["monitoring"]],
+    ["kafka-1", ["cluster"]],
+    ["kafka-2", ["cluster"]],
+    ["kafka-3", ["cluster"]],
   ]);
 });
 

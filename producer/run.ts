@@ -72,6 +72,10 @@ export async function runProducer(
     brokers: config.brokers,
     topic: config.topic,
     partitions: config.partitions,
+    replication: {
+      replicationFactor: config.replicationFactor,
+      minInsyncReplicas: config.minInsyncReplicas,
+    },
     idempotent: config.idempotent,
     log,
     onAttemptFailed: () => {

@@ -8,6 +8,7 @@ import {
   type ConfigOf,
   parsers,
   type ProgramDefinition,
+  replicationSettings,
   setting,
   topicSetting,
 } from "@activity/shared";
@@ -69,6 +70,8 @@ const settings = {
     allowed: "a whole number from 1 to 10000",
     schema: parsers.integer(1, 10_000),
   }),
+  replicationFactor: replicationSettings.replicationFactor,
+  minInsyncReplicas: replicationSettings.minInsyncReplicas,
   rate: setting({
     flag: "rate",
     env: "PRODUCER_RATE",

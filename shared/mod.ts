@@ -12,5 +12,6 @@ export * from "./analytics.ts";
 export * from "./config.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";
+export * from "./replication.ts";
 export * from "./sleep.ts";
 export * from "./clock.ts";

@@ -18,7 +18,7 @@ export interface ConsumerRunOptions {
   /** Consumer flags on top of `faultConsumerFlags`. */
   readonly flags?: Readonly<Record<string, string | number>>;
   /** Runs once the topic exists, before the consumer starts (e.g. to make its dead-letter topic). */
-  readonly before?: (kafka: Kafka) => Promise<void>;
+  readonly before?: (kafka: Kafka) => Promise<unknown>;
 }
 
 /** A running consumer on a fresh topic and database. */

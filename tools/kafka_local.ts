@@ -1,8 +1,10 @@
 /**
- * A real Apache Kafka broker (KRaft, single node) run from Maven Central jars,
- * without Docker. Jars, data and logs live in a cache folder outside the
+ * A real Apache Kafka broker (KRaft; a single node, or one node of a local
+ * cluster: see `kafka_cluster.ts`) run from Maven Central jars, without Docker. Jars, data and logs live in a cache folder outside the
  * repository (`ACTIVITY_CACHE_DIR`, default `~/.cache/activity-pipeline`).
  */
+
+import { type KafkaNodeAddress, kafkaNodeProperties } from "./kafka_properties.ts";
 
 /** The Kafka version used everywhere (compose, tests, CI). */
 export const KAFKA_VERSION = "3.9.1";
@@ -12,6 +14,20 @@ export interface LocalKafkaOptions {
   readonly cacheDir: string;
   readonly port: number;
   readonly controllerPort: number;
+  /** When it is one node of a cluster: its id, every node, and the cluster's id. */
+  readonly cluster?: LocalClusterMembership;
+  /** Extra or overriding server properties (tests shorten failure detection). */
+  readonly properties?: Readonly<Record<string, string>>;
+  /** JVM heap flags; default `KAFKA_HEAP_OPTS`, else 512 MB. */
+  readonly heap?: string;
+}
+
+/** A node's place in a local multi-node cluster. */
+export interface LocalClusterMembership {
+  readonly nodeId: number;
+  readonly quorum: readonly KafkaNodeAddress[];
+  /** The id every node's storage is formatted with (Kafka's base64 UUID form). */
+  readonly clusterId: string;
 }
 
 /** The default options: port 9092 and the user's cache folder. */
@@ -100,29 +116,6 @@ export async function ensureKafkaJars(options: LocalKafkaOptions): Promise<strin
   return p.libs;
 }
 
-function serverProperties(options: LocalKafkaOptions, dataDir: string): string {
-  return [
-    "process.roles=broker,controller",
-    "node.id=1",
-    `controller.quorum.voters=1@127.0.0.1:${options.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${options.port},CONTROLLER://127.0.0.1:${options.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${options.port}`,
-    "controller.listener.names=CONTROLLER",
-    "inter.broker.listener.name=PLAINTEXT",
-    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-    `log.dirs=${dataDir}`,
-    "num.partitions=6",
-    "offsets.topic.replication.factor=1",
-    "offsets.topic.num.partitions=1",
-    "transaction.state.log.replication.factor=1",
-    "transaction.state.log.min.isr=1",
-    "group.initial.rebalance.delay.ms=0",
-    "auto.create.topics.enable=false",
-    "log.retention.hours=24",
-    "",
-  ].join("\n");
-}
-
 /** The pid of the broker started from this cache on this port, if it is alive. */
 export async function runningKafkaPid(options: LocalKafkaOptions): Promise<number | undefined> {
   const text = await Deno.readTextFile(paths(options).pidFile).catch(() => "");
@@ -150,9 +143,21 @@ export async function startLocalKafka(
   options: LocalKafkaOptions,
   settings: { fresh?: boolean; timeoutMs?: number } = {},
 ): Promise<string> {
+  await launchLocalKafka(options, settings);
+  return await waitForLocalKafka(options, settings);
+}
+
+/**
+ * Formats the node's storage if it is new and starts its JVM in the
+ * background, without waiting: a node of a cluster cannot finish starting
+ * before a majority of the controllers runs. Does nothing if it is running.
+ */
+export async function launchLocalKafka(
+  options: LocalKafkaOptions,
+  settings: { fresh?: boolean } = {},
+): Promise<void> {
   const p = paths(options);
-  const address = `127.0.0.1:${options.port}`;
-  if (await runningKafkaPid(options)) return address;
+  if (await runningKafkaPid(options)) return;
   if (await portOpen(options.port)) {
     throw new LocalKafkaError(
       `Cannot start Kafka: port ${options.port} is already in use by another process`,
@@ -161,7 +166,17 @@ export async function startLocalKafka(
   const libs = await ensureKafkaJars(options);
   if (settings.fresh) await Deno.remove(p.data, { recursive: true }).catch(() => {});
   await Deno.mkdir(p.data, { recursive: true });
-  await Deno.writeTextFile(p.config, serverProperties(options, p.data));
+  const self = { nodeId: 1, port: options.port, controllerPort: options.controllerPort };
+  await Deno.writeTextFile(
+    p.config,
+    kafkaNodeProperties({
+      ...self,
+      ...(options.cluster ? { nodeId: options.cluster.nodeId } : {}),
+      quorum: options.cluster?.quorum ?? [self],
+      dataDir: p.data,
+      overrides: options.properties,
+    }),
+  );
   await Deno.writeTextFile(p.log4j, LOG4J);
   const java = ["java", "-cp", `${libs}/*`, `-Dlog4j.configuration=file:${p.log4j}`];
   if (!await exists(`${p.data}/meta.properties`)) {
@@ -170,8 +185,8 @@ export async function startLocalKafka(
         ...java.slice(1),
         "kafka.tools.StorageTool",
         "format",
-        "-t",
-        crypto.randomUUID().replaceAll("-", "").slice(0, 22),
+        // One argument with "=": a base64url id may begin with "-", which a separate one cannot.
+        `--cluster-id=${options.cluster?.clusterId ?? newClusterId()}`,
         "-c",
         p.config,
         "--ignore-formatted",
@@ -185,7 +200,7 @@ export async function startLocalKafka(
       );
     }
   }
-  const heap = Deno.env.get("KAFKA_HEAP_OPTS") ?? "-Xms512m -Xmx512m";
+  const heap = options.heap ?? Deno.env.get("KAFKA_HEAP_OPTS") ?? "-Xms512m -Xmx512m";
   const command = [
     ...java.slice(0, 1),
     ...heap.split(/\s+/),
@@ -200,16 +215,38 @@ export async function startLocalKafka(
   }).output();
   const pid = Number(new TextDecoder().decode(launched.stdout).trim());
   await Deno.writeTextFile(p.pidFile, `${pid}\n`);
+}
+
+/** Waits until the launched broker logs that it started and takes connections. */
+export async function waitForLocalKafka(
+  options: LocalKafkaOptions,
+  settings: { timeoutMs?: number } = {},
+): Promise<string> {
+  const p = paths(options);
+  const address = `127.0.0.1:${options.port}`;
   const deadline = Date.now() + (settings.timeoutMs ?? 90_000);
   while (Date.now() < deadline) {
     const log = await Deno.readTextFile(p.logFile).catch(() => "");
     if (log.includes("Kafka Server started") && await portOpen(options.port)) return address;
-    if (!await exists(`/proc/${pid}`)) {
+    if (!await runningKafkaPid(options)) {
       throw new LocalKafkaError(`Kafka exited while starting; its log ends:\n${log.slice(-3000)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new LocalKafkaError(`Kafka did not start within the timeout; see ${p.logFile}`);
+}
+
+/** A new cluster id in the form `StorageTool random-uuid` prints (22 characters). */
+export function newClusterId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
+/** The cluster id the node's storage was formatted with, if it was. */
+export async function formattedClusterId(options: LocalKafkaOptions): Promise<string | undefined> {
+  const meta = await Deno.readTextFile(`${paths(options).data}/meta.properties`).catch(() => "");
+  return /^cluster\.id=(.+)$/m.exec(meta)?.[1]?.trim();
 }
 
 /** Stops the broker started from this cache on this port (SIGTERM, then SIGKILL). */
@@ -230,6 +267,11 @@ export async function stopLocalKafka(
   }
   await Deno.remove(paths(options).pidFile).catch(() => {});
   return true;
+}
+
+/** The path of the broker's data directory. */
+export function kafkaDataDir(options: LocalKafkaOptions): string {
+  return paths(options).data;
 }
 
 /** The path of the broker's log file. */
