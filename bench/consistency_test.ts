@@ -12,15 +12,16 @@ Deno.test("consistency checks pass on agreeing tables and name each table that d
   const { sql } = db;
   // 7 events of 2 users over two hours of one day, 1 rejection, offsets 5 + 3 = 8.
   await sql.unsafe(`
+    UPDATE rollup_watermark SET hours_closed_before = 'infinity', days_closed_before = 'infinity';
     INSERT INTO user_event_summary (user_id, event_minute, event_type, event_hour, event_count)
     VALUES ('u1', '2026-06-01T10:00Z', 'view', '2026-06-01T10:00Z', 2),
            ('u1', '2026-06-01T10:01Z', 'click', '2026-06-01T10:00Z', 1),
            ('u2', '2026-06-01T10:59Z', 'view', '2026-06-01T10:00Z', 3),
            ('u2', '2026-06-01T11:00Z', 'view', '2026-06-01T11:00Z', 1);
-    INSERT INTO user_event_hourly (user_id, event_hour, event_type, event_count)
+    INSERT INTO user_event_hourly_closed (user_id, event_hour, event_type, event_count)
     VALUES ('u1', '2026-06-01T10:00Z', 'view', 2), ('u1', '2026-06-01T10:00Z', 'click', 1),
            ('u2', '2026-06-01T10:00Z', 'view', 3), ('u2', '2026-06-01T11:00Z', 'view', 1);
-    INSERT INTO user_event_daily (user_id, event_day, event_type, event_count)
+    INSERT INTO user_event_daily_closed (user_id, event_day, event_type, event_count)
     VALUES ('u1', '2026-06-01T00:00Z', 'view', 2), ('u1', '2026-06-01T00:00Z', 'click', 1),
            ('u2', '2026-06-01T00:00Z', 'view', 4);
     INSERT INTO event_type_minute (event_minute, event_type, event_count)
@@ -40,7 +41,7 @@ Deno.test("consistency checks pass on agreeing tables and name each table that d
   assert.equal(agreeing[0].value, 8);
 
   await sql.unsafe(`
-    UPDATE user_event_hourly SET event_count = 2 WHERE user_id = 'u2' AND event_type = 'view'
+    UPDATE user_event_hourly_closed SET event_count = 2 WHERE user_id = 'u2' AND event_type = 'view'
       AND event_hour = '2026-06-01T11:00Z';
     DELETE FROM active_users_minute WHERE event_minute = '2026-06-01T10:59Z';
     INSERT INTO event_type_minute VALUES ('2026-06-01T12:00Z', 'scroll', 1);

@@ -97,17 +97,22 @@ WITH owner AS (
   ON CONFLICT (user_id, event_minute, event_type)
   DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count, updated_at = now()
   RETURNING 1
+), watermark AS (
+  -- Rollups of closed buckets only (sql/0007): a flush adds to those its late events reach.
+  SELECT hours_closed_before, days_closed_before FROM rollup_watermark FOR SHARE
 ), hourly AS (
-  INSERT INTO user_event_hourly AS t (user_id, event_hour, event_type, event_count)
+  INSERT INTO user_event_hourly_closed AS t (user_id, event_hour, event_type, event_count)
   SELECT user_id, date_trunc('hour', event_minute, 'UTC'), event_type, sum(n) FROM input
+  WHERE event_minute < (SELECT hours_closed_before FROM watermark)
   GROUP BY 1, 2, 3
   ORDER BY 1, 2, 3
   ON CONFLICT (user_id, event_hour, event_type)
   DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
   RETURNING 1
 ), daily AS (
-  INSERT INTO user_event_daily AS t (user_id, event_day, event_type, event_count)
+  INSERT INTO user_event_daily_closed AS t (user_id, event_day, event_type, event_count)
   SELECT user_id, date_trunc('day', event_minute, 'UTC'), event_type, sum(n) FROM input
+  WHERE event_minute < (SELECT days_closed_before FROM watermark)
   GROUP BY 1, 2, 3
   ORDER BY 1, 2, 3
   ON CONFLICT (user_id, event_day, event_type)

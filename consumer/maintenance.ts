@@ -60,8 +60,13 @@ export function retentionTargets(
   const rollupDays = options.rollupRetentionDays;
   return [
     ...perMinute,
-    { table: "user_event_hourly", column: "event_hour", days: rollupDays, bucketMs: HOUR_MS },
-    { table: "user_event_daily", column: "event_day", days: rollupDays, bucketMs: DAY_MS },
+    {
+      table: "user_event_hourly_closed",
+      column: "event_hour",
+      days: rollupDays,
+      bucketMs: HOUR_MS,
+    },
+    { table: "user_event_daily_closed", column: "event_day", days: rollupDays, bucketMs: DAY_MS },
     { table: "event_type_hour", column: "event_hour", days: rollupDays, bucketMs: HOUR_MS },
     ...[
       ["page_view_hour", "event_hour", HOUR_MS],
@@ -83,8 +88,8 @@ export function retentionTargets(
 /** Tables whose size is sampled into `storage_samples`. */
 export const SAMPLED_TABLES: readonly string[] = [
   "user_event_summary",
-  "user_event_hourly",
-  "user_event_daily",
+  "user_event_hourly_closed",
+  "user_event_daily_closed",
   "event_type_minute",
   "active_users_minute",
   "rejected_events",
@@ -116,14 +121,17 @@ export async function deleteExpired(
     const [found] = await sql`SELECT to_regclass(${target.table}) IS NOT NULL AS exists`;
     if (!found.exists) continue;
     let total = 0;
+    // Per-minute rows not rolled up yet are kept, whatever their age (the upkeep closes them).
+    const rolledUpOnly = target.table === "user_event_summary";
     while (!options.signal?.aborted) {
       // Table and column names come from retentionTargets, never from input.
       const result = await sql.unsafe(
         `DELETE FROM ${target.table} WHERE ctid = ANY(ARRAY(
            SELECT ctid FROM ${target.table}
-           WHERE ${target.column} <= $1::timestamptz
+           WHERE ${target.column} <= $1::timestamptz AND (NOT $3::boolean OR
+             ${target.column} < (SELECT hours_closed_before FROM rollup_watermark))
            LIMIT $2::int))`,
-        [retentionCutoff(target, options.nowMs).toISOString(), batchSize],
+        [retentionCutoff(target, options.nowMs).toISOString(), batchSize, rolledUpOnly],
       );
       total += result.count;
       if (result.count < batchSize) break;

@@ -26,8 +26,8 @@ Deno.test("retention trims per-minute data and rejections at the retention and k
 Deno.test("rollups are trimmed at their own retention when one is set", () => {
   const targets = retentionTargets({ retentionDays: 7, rollupRetentionDays: 400 });
   assert.deepEqual(targets.filter((target) => target.days === 400).map((target) => target.table), [
-    "user_event_hourly",
-    "user_event_daily",
+    "user_event_hourly_closed",
+    "user_event_daily_closed",
     "event_type_hour",
     "page_view_hour",
     "user_bitmap_hour",
@@ -38,7 +38,7 @@ Deno.test("rollups are trimmed at their own retention when one is set", () => {
   ]);
 });
 
-Deno.test("every table of the migrations but the offsets, the topic owners and the user dictionary is trimmed", () => {
+Deno.test("every table of the migrations but the offsets, the topic owners, the rollup watermark and the user dictionary is trimmed", () => {
   const directory = new URL("../sql/", import.meta.url);
   const migrations = [...Deno.readDirSync(directory)].map((entry) =>
     Deno.readTextFileSync(new URL(entry.name, directory))
@@ -55,10 +55,16 @@ Deno.test("every table of the migrations but the offsets, the topic owners and t
   const dropped = migrations.flatMap((sql) =>
     [...sql.matchAll(/DROP TABLE (?:IF EXISTS )?(\w+)/g)].map((match) => match[1])
   );
+  for (const sql of migrations) {
+    for (const [, from, to] of sql.matchAll(/ALTER TABLE (\w+) RENAME TO (\w+)/g)) {
+      dropped.push(from);
+      created.push(to);
+    }
+  }
   const trimmed = retentionTargets({ retentionDays: 7, rollupRetentionDays: 400 })
     .map((target) => target.table);
   assert.deepEqual(
     created.filter((table) => !trimmed.includes(table) && !dropped.includes(table)).sort(),
-    ["consumer_offsets", "topic_owners", "user_numbers"],
+    ["consumer_offsets", "rollup_watermark", "topic_owners", "user_numbers"],
   );
 });

@@ -3,6 +3,7 @@ import { type Clock, type Logger, MetricsRegistry, systemClock } from "@activity
 import { serveHealth } from "@activity/shared/runtime";
 import type { ConsumerConfig } from "./config.ts";
 import { startKafkaSource } from "./kafka_source.ts";
+import { closeRollups } from "./closed_rollups.ts";
 import { deleteExpired, retentionTargets, sampleStorage } from "./maintenance.ts";
 import { registerConsumerMetrics, startProgress } from "./metrics.ts";
 import { migrate, MigrationError } from "./migrations.ts";
@@ -182,12 +183,20 @@ async function runMaintenance(
   await clock.sleep(Math.min(5_000, options.intervalMs), signal);
   while (!signal.aborted) {
     try {
+      const closed = await closeRollups(store.sql, clock.now());
+      if (closed.hourRows + closed.dayRows > 0) {
+        log.info("rolled up closed hours and days", {
+          hour_rows: closed.hourRows,
+          day_rows: closed.dayRows,
+          closed_before: closed.hoursClosedBefore,
+        });
+      }
       const deleted = await deleteExpired(store.sql, targets, { nowMs: clock.now(), signal });
       const total = [...deleted.values()].reduce((sum, n) => sum + n, 0);
       if (total > 0) log.info("retention deleted old rows", Object.fromEntries(deleted));
       await sampleStorage(store.sql);
     } catch (error) {
-      log.warn("retention or storage sampling failed; will try again", { error });
+      log.warn("rollups, retention or storage sampling failed; will try again", { error });
     }
     await clock.sleep(options.intervalMs, signal);
   }

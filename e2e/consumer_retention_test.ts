@@ -3,19 +3,30 @@ import { DAY_MS, encode, MINUTE_MS } from "@activity/shared";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import { migrate } from "../consumer/mod.ts";
 import { deleteExpired, retentionTargets } from "../consumer/maintenance.ts";
+import { closeRollups } from "../consumer/closed_rollups.ts";
 import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
-import { publishRaw, waitUntil } from "../testing/pipeline_events.ts";
+import {
+  acceptedEvents,
+  eventMessages,
+  publishRaw,
+  seededEvents,
+  waitUntil,
+} from "../testing/pipeline_events.ts";
+import { assertCountsExact } from "../testing/fault_topic.ts";
 import { printFigures } from "../testing/fault_figures.ts";
 import { startTestConsumer, testConsumerConfig } from "../testing/consumer_fixture.ts";
 
 /** Rows 40 days old and 1 hour old in the per-minute tables, the rollups and rejected_events. */
 async function seedOldAndNew(sql: Awaited<ReturnType<typeof createTestDatabase>>["sql"]) {
+  // Seeded with their rollups: every bucket is rolled up (materialised) already.
+  await sql`UPDATE rollup_watermark SET hours_closed_before = 'infinity',
+    days_closed_before = 'infinity'`;
   for (const age of ["40 days", "1 hour"]) {
     await sql.unsafe(`
       INSERT INTO user_event_summary (user_id, event_minute, event_type, event_hour, event_count)
       SELECT 'u' || i, date_trunc('minute', now() - interval '${age}'), 'click',
         date_trunc('hour', now() - interval '${age}'), 1 FROM generate_series(1, 30) AS i;
-      INSERT INTO user_event_hourly (user_id, event_hour, event_type, event_count)
+      INSERT INTO user_event_hourly_closed (user_id, event_hour, event_type, event_count)
       SELECT 'u' || i, date_trunc('hour', now() - interval '${age}'), 'click', 1
       FROM generate_series(1, 30) AS i;
       INSERT INTO event_type_minute VALUES (date_trunc('minute', now() - interval '${age}'), 'click', 30);
@@ -160,8 +171,10 @@ Deno.test("retention and late events follow one rule: a minute is gone once its 
     }, { timeoutMs: 30_000 });
     const [rejected] = await db.sql`SELECT reason, detail FROM rejected_events`;
     assert.equal(rejected.reason, "expired_timestamp");
-    assert.match(rejected.detail, /in a minute that ended more than 1 days ago/);
-    // Retention run by a consumer whose clock is 30 minutes ahead (skew within the grace):
+    assert.match(rejected.detail, /retention/);
+    // Retention run by a consumer whose clock is 30 minutes ahead (skew within the grace), after
+    // rolling up the closed hours as its upkeep does (per-minute rows are kept until then):
+    await closeRollups(db.sql, Date.now() + 30 * MINUTE_MS);
     const deleted = await deleteExpired(
       db.sql,
       retentionTargets({ retentionDays: 1, rollupRetentionDays: 0 }),
@@ -182,6 +195,56 @@ Deno.test("retention and late events follow one rule: a minute is gone once its 
       gone_minute_end_before_cutoff_s: (cutoff - goneMinute - MINUTE_MS) / 1000,
       kept_minute_end_after_cutoff_s: Math.round((keptMinute + MINUTE_MS - cutoff) / 1000),
       retention_skew_tolerated_min: 30,
+    });
+  } finally {
+    await consumer.stop();
+  }
+});
+
+Deno.test("hourly and daily rollups are written once per event: by the upkeep when their bucket closes, or by the flush of a later event", async () => {
+  const { brokers } = await testServices();
+  await using db = await createTestDatabase("closed_rollups");
+  const kafka = createKafka({ brokers, clientId: "closed-rollups-test" });
+  const topic = uniqueName("closed_rollups");
+  await ensureTopics(kafka, [{ topic, partitions: 2 }]);
+  // Events over the last 40 hours: most of their hours close at the upkeep's first run.
+  const first = seededEvents({ count: 3_000, seed: 71 });
+  await publishRaw(kafka, topic, eventMessages(first));
+  const consumer = startTestConsumer(
+    testConsumerConfig({
+      brokers: brokers.join(","),
+      topic,
+      group: uniqueName("closed_rollups_group"),
+      "database-url": db.url,
+      "dlq-topic": `${topic}.dlq`,
+    }),
+    "consumer",
+    { maintenanceIntervalMs: 50 },
+  );
+  try {
+    await waitUntil("the first events are counted and their closed hours rolled up", async () => {
+      if (await acceptedEvents(db.sql) < 3_000) return false;
+      const [row] = await db.sql`SELECT hours_closed_before > '-infinity' AS closed
+        FROM rollup_watermark`;
+      return row.closed;
+    }, { timeoutMs: 30_000 });
+    // Late events into hours closed already, while the upkeep keeps running every 50 ms.
+    const late = seededEvents({ count: 3_000, seed: 72, spanMs: 30 * 3_600_000 });
+    await publishRaw(kafka, topic, eventMessages(late));
+    await waitUntil("the late events are counted", async () => {
+      const [row] = await db
+        .sql`SELECT coalesce(sum(events_accepted), 0)::int AS n FROM ingest_minute`;
+      return row.n === 6_000;
+    }, { timeoutMs: 30_000 });
+    await assertCountsExact(db.sql, [...first, ...late]);
+    const [split] = await db.sql`SELECT
+      (SELECT coalesce(sum(event_count), 0) FROM user_event_hourly_closed)::int AS closed,
+      (SELECT coalesce(sum(event_count), 0) FROM user_event_hourly)::int AS all_hours`;
+    assert.ok(split.closed > 0 && split.closed < 6_000, `closed ${split.closed} of 6000`);
+    assert.equal(split.all_hours, 6_000);
+    printFigures("closed_rollups", {
+      events: 6_000,
+      events_in_closed_hours: split.closed,
     });
   } finally {
     await consumer.stop();

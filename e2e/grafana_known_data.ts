@@ -45,15 +45,18 @@ export async function insertActivity(sql: postgres.Sql): Promise<void> {
       VALUES (${user}, ${at(minute)}, ${type}, ${hour(minute)}, ${count})`;
   }
   for (const [user, minute, type, count] of sum((r) => `${r[0]}|${r[1].slice(0, 13)}|${r[2]}`)) {
-    await sql`INSERT INTO user_event_hourly VALUES (${user}, ${
+    await sql`INSERT INTO user_event_hourly_closed VALUES (${user}, ${
       hour(String(minute))
     }, ${type}, ${count})`;
   }
   for (const [user, minute, type, count] of sum((r) => `${r[0]}|${r[1].slice(0, 10)}|${r[2]}`)) {
-    await sql`INSERT INTO user_event_daily VALUES (${user}, ${
+    await sql`INSERT INTO user_event_daily_closed VALUES (${user}, ${
       day(String(minute))
     }, ${type}, ${count})`;
   }
+  // Every bucket of this data is rolled up (materialised), as after the consumer's upkeep.
+  await sql`UPDATE rollup_watermark SET hours_closed_before = 'infinity',
+    days_closed_before = 'infinity'`;
   for (const [minute, type, count] of sum((r) => `${r[1]}|${r[2]}`)) {
     // Through the real trigger of 0002, which keeps event_type_hour.
     await sql`INSERT INTO event_type_minute VALUES (${at(String(minute))}, ${type}, ${count})`;

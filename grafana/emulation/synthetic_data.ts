@@ -190,18 +190,24 @@ const STATEMENTS: readonly Statement[] = [
     ORDER BY event_minute, 1, 3`,
     ["detailStart", "now"],
   ],
+  // Every bucket rolled up, as after the consumer's upkeep: the rollups are all materialised.
   [
-    "user_event_hourly",
-    `INSERT INTO user_event_hourly (user_id, event_hour, event_type, event_count)
+    "user_event_hourly_closed",
+    `INSERT INTO user_event_hourly_closed (user_id, event_hour, event_type, event_count)
     SELECT user_id, event_hour, event_type, sum(event_count) FROM user_event_summary
     GROUP BY 1, 2, 3`,
     [],
   ],
   [
-    "user_event_daily",
-    `INSERT INTO user_event_daily (user_id, event_day, event_type, event_count)
+    "user_event_daily_closed",
+    `INSERT INTO user_event_daily_closed (user_id, event_day, event_type, event_count)
     SELECT user_id, date_trunc('day', event_minute, 'UTC'), event_type, sum(event_count)
     FROM user_event_summary GROUP BY 1, 2, 3`,
+    [],
+  ],
+  [
+    "rollup_watermark",
+    `UPDATE rollup_watermark SET hours_closed_before = 'infinity', days_closed_before = 'infinity'`,
     [],
   ],
   // Each view of the last hours on one page, drawn by weight; before them, each minute's views

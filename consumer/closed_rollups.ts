@@ -1,0 +1,60 @@
+/**
+ * Materialising the per-user hourly and daily rollups of closed buckets
+ * (sql/0007): an hour is closed once it ended over `ROLLUP_CLOSE_LAG_MS` ago,
+ * a day once all its hours are. One transaction reads the per-minute rows of
+ * the hours newly closed, writes their rollups and advances the watermark,
+ * under the lock every flush reads the watermark with, so each event reaches
+ * a rollup exactly once: from here, or from its own flush when it is later
+ * than the watermark.
+ */
+import type postgres from "postgres";
+import { DAY_MS, HOUR_MS } from "@activity/shared";
+
+/** How long after an hour ends its rollup is written (later events then add to it directly). */
+export const ROLLUP_CLOSE_LAG_MS = HOUR_MS;
+
+/** Where the watermark should be at `nowMs`: the hour and day boundaries before it. */
+export function closedBefore(nowMs: number): { hours: Date; days: Date } {
+  const hours = Math.floor((nowMs - ROLLUP_CLOSE_LAG_MS) / HOUR_MS) * HOUR_MS;
+  return { hours: new Date(hours), days: new Date(Math.floor(hours / DAY_MS) * DAY_MS) };
+}
+
+/** What one run closed. */
+export interface ClosedRollups {
+  readonly hourRows: number;
+  readonly dayRows: number;
+  /** The watermark after the run, as PostgreSQL writes it (it may be "infinity"). */
+  readonly hoursClosedBefore: string;
+}
+
+/**
+ * Materialises the rollups of the buckets closed by `nowMs` (nothing when none are new). The
+ * watermark stays in SQL (it may be -infinity or infinity, which a JavaScript date cannot hold).
+ */
+export async function closeRollups(sql: postgres.Sql, nowMs: number): Promise<ClosedRollups> {
+  const target = closedBefore(nowMs);
+  return await sql.begin(async (tx) => {
+    await tx`SELECT 1 FROM rollup_watermark FOR UPDATE`;
+    // Flushes write closed rows only before the old watermark: these rows are all new.
+    const hourRows = (await tx`
+      INSERT INTO user_event_hourly_closed (user_id, event_hour, event_type, event_count)
+      SELECT user_id, event_hour, event_type, sum(event_count) FROM user_event_summary
+      WHERE event_minute >= (SELECT hours_closed_before FROM rollup_watermark)
+        AND event_minute < ${target.hours}
+      GROUP BY 1, 2, 3
+      ORDER BY 1, 2, 3`).count;
+    const dayRows = (await tx`
+      INSERT INTO user_event_daily_closed (user_id, event_day, event_type, event_count)
+      SELECT user_id, date_trunc('day', event_hour, 'UTC'), event_type, sum(event_count)
+      FROM user_event_hourly_closed
+      WHERE event_hour >= (SELECT days_closed_before FROM rollup_watermark)
+        AND event_hour < ${target.days}
+      GROUP BY 1, 2, 3
+      ORDER BY 1, 2, 3`).count;
+    const [mark] = await tx<{ closed: string }[]>`UPDATE rollup_watermark SET
+      hours_closed_before = greatest(hours_closed_before, ${target.hours}),
+      days_closed_before = greatest(days_closed_before, ${target.days})
+      RETURNING hours_closed_before::text AS closed`;
+    return { hourRows, dayRows, hoursClosedBefore: mark.closed };
+  });
+}
