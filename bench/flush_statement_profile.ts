@@ -13,6 +13,8 @@ import { MINUTE_MS } from "@activity/shared";
 import { aggregateBatch, emptyAggregate, migrate, planFlush } from "@activity/consumer";
 import { FLUSH, flushParameters } from "../consumer/flush_statement.ts";
 import { claimTopic } from "../consumer/topic_owner.ts";
+import { minuteBitmaps, usersOf } from "../consumer/user_bitmaps.ts";
+import { userNumbers } from "../consumer/user_numbers.ts";
 import { createDatabaseNamed } from "../testing/services.ts";
 import { generateMessages, type MessageShape, messageValue } from "./client_messages.ts";
 
@@ -86,6 +88,7 @@ export async function profileFlushes(
   await migrate(db.url);
   await claimTopic(db.sql, { topic: "profile", group: "profile", takeOverFrom: "" });
   const steps = new Map<string, { rows: number; ms: number }>();
+  const numbers = userNumbers(db.sql);
   let statementMs = 0;
   let flushes = 0;
   let distinct = 0;
@@ -119,7 +122,13 @@ export async function profileFlushes(
       }[]
     >(
       `EXPLAIN (ANALYZE, FORMAT JSON) ${FLUSH}`,
-      flushParameters(plan, { deadLetters: [] }) as never[],
+      flushParameters(plan, {
+        deadLetters: [],
+        bitmaps: minuteBitmaps(
+          plan.counts,
+          (await numbers.numbersFor(usersOf(plan.counts))).numbers,
+        ),
+      }) as never[],
     );
     statementMs += performance.now() - started;
     flushes++;

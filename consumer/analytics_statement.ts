@@ -4,6 +4,7 @@
  * of the one statement, so it commits with the counts and offsets or not at all.
  */
 import type { FlushPlan } from "./flush_plan.ts";
+import type { MinuteBitmapColumns } from "./user_bitmaps.ts";
 
 /** Rows written to the analytics tables. */
 export interface AnalyticsRowsWritten {
@@ -27,7 +28,6 @@ export const ANALYTICS_WRITES: readonly (readonly [keyof AnalyticsRowsWritten, s
   ["session_hour", "session_hours"],
   ["session_length_hour", "session_lengths"],
   ["session_length_day", "session_length_days"],
-  ["user_numbers", "numbered"],
   ["user_bitmap_minute", "minute_bitmaps"],
   ["user_bitmap_hour", "hour_bitmaps"],
   ["user_bitmap_day", "day_bitmaps"],
@@ -119,25 +119,10 @@ export function analyticsCtes(first: number): string {
   ${sessionLengthUpsert("session_length_hour", "start_hour", "start_hour")}
 ), session_length_days AS (
   ${sessionLengthUpsert("session_length_day", "start_day", "date_trunc('day', start_hour, 'UTC')")}
-), flush_users AS (
-  SELECT f.user_id, n.user_number
-  FROM (SELECT DISTINCT user_id FROM input) AS f
-  LEFT JOIN user_numbers AS n ON n.user_id = f.user_id
-), numbered AS (
-  -- Only users the snapshot does not know, so the identity advances once per new user. A
-  -- concurrent flush that numbered one first wins: the no-op update returns its number.
-  INSERT INTO user_numbers AS t (user_id)
-  SELECT user_id FROM flush_users WHERE user_number IS NULL
-  ORDER BY 1
-  ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
-  RETURNING user_id, user_number
 ), minute_users AS (
-  SELECT m.event_minute, u.user_number / 4096 AS chunk,
-    bit_or(B'1'::bit(4096) >> (u.user_number % 4096)) AS users
-  FROM (SELECT DISTINCT event_minute, user_id FROM input) AS m
-  JOIN (SELECT user_id, user_number FROM flush_users WHERE user_number IS NOT NULL
-        UNION ALL SELECT user_id, user_number FROM numbered) AS u ON u.user_id = m.user_id
-  GROUP BY 1, 2
+  -- The users of each minute, as the consumer set their bits (consumer/user_bitmaps.ts).
+  SELECT to_timestamp(u.minute_s) AS event_minute, u.chunk, ('x' || u.bits)::bit(4096) AS users
+  FROM unnest(${$(13)}::int8[], ${$(14)}::int4[], ${$(15)}::text[]) AS u(minute_s, chunk, bits)
 ), minute_bitmaps AS (
   -- Each minute's bitmap also keeps its number of users; the one it had before this update is
   -- read from the locked row, so what a flush adds is exact even when another one raced it.
@@ -194,7 +179,7 @@ function bitmapUpsert(table: string, column: string, bucket: string): string {
 }
 
 /** The analytics' parameters, in the order `analyticsCtes` numbers them. */
-export function analyticsParameters(plan: FlushPlan): unknown[] {
+export function analyticsParameters(plan: FlushPlan, bitmaps: MinuteBitmapColumns): unknown[] {
   const { sessions, pageViews } = plan;
   return [
     pageViews.minutes,
@@ -210,5 +195,8 @@ export function analyticsParameters(plan: FlushPlan): unknown[] {
     sessions.landingPages,
     sessions.referrers,
     sessions.funnelSteps,
+    bitmaps.minutes,
+    bitmaps.chunks,
+    bitmaps.bits,
   ];
 }

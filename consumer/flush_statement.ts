@@ -12,6 +12,13 @@ import {
 } from "./analytics_statement.ts";
 import type { FlushPlan } from "./flush_plan.ts";
 import type { RejectionStorage } from "./store.ts";
+import type { MinuteBitmapColumns } from "./user_bitmaps.ts";
+
+/** What the statement writes besides the plan: how its rejections are kept, the users' bits. */
+export interface FlushInputs extends RejectionStorage {
+  /** Each minute's users as bitmaps (`minuteBitmaps`). */
+  readonly bitmaps: MinuteBitmapColumns;
+}
 
 /** Largest part of a rejected message's value kept in `rejected_events.payload`. */
 export const MAX_STORED_PAYLOAD_BYTES = 16 * 1024;
@@ -183,7 +190,7 @@ SELECT
   ${WRITTEN_COLUMNS}`;
 
 /** The flush statement's parameters, in order ($1 ... $36, then the analytics'). */
-export function flushParameters(plan: FlushPlan, storage: RejectionStorage): unknown[] {
+export function flushParameters(plan: FlushPlan, storage: FlushInputs): unknown[] {
   const existing = plan.ranges.filter((range) => range.expected !== null);
   const fresh = plan.ranges.filter((range) => range.expected === null);
   const gaps = plan.ranges.flatMap((range) =>
@@ -234,7 +241,7 @@ export function flushParameters(plan: FlushPlan, storage: RejectionStorage): unk
     gaps.map((gap) => gap.from),
     gaps.map((gap) => gap.to),
     gaps.map((gap) => gap.topicId ?? null),
-    ...analyticsParameters(plan),
+    ...analyticsParameters(plan, storage.bitmaps),
   ];
 }
 

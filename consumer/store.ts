@@ -14,6 +14,8 @@ import {
   type RowsWritten,
 } from "./flush_statement.ts";
 import type { StoredOffset } from "./partition_placement.ts";
+import { minuteBitmaps, usersOf } from "./user_bitmaps.ts";
+import { type UserNumbers, userNumbers } from "./user_numbers.ts";
 
 export type { RowsWritten };
 
@@ -84,10 +86,11 @@ export function openStore(databaseUrl: string, options: StoreOptions = {}): Stor
       statement_timeout: options.statementTimeoutMs ?? 30_000,
     },
   });
+  const numbers = userNumbers(sql);
   return {
     sql,
     readStoredOffsets: (group, topic) => readStoredOffsets(sql, group, topic),
-    commitFlush: (plan, rejections) => commitFlush(sql, plan, rejections),
+    commitFlush: (plan, rejections) => commitFlush(sql, numbers, plan, rejections),
     ping: (timeoutMs = 2_000) => ping(sql, timeoutMs),
     close: () => sql.end({ timeout: 5 }),
   };
@@ -108,20 +111,28 @@ async function readStoredOffsets(
 
 async function commitFlush(
   sql: postgres.Sql,
+  numbers: UserNumbers,
   plan: FlushPlan,
   storage: RejectionStorage,
 ): Promise<CommitOutcome> {
+  const numbering = performance.now();
+  const users = await numbers.numbersFor(usersOf(plan.counts));
+  const bitmaps = minuteBitmaps(plan.counts, users.numbers);
   const started = performance.now();
   try {
     const [row] = await sql.unsafe<Record<string, number | string>[]>(
       FLUSH,
-      flushParameters(plan, storage) as never[],
+      flushParameters(plan, { ...storage, bitmaps }) as never[],
       { prepare: true },
     );
-    const rows = Object.fromEntries(
-      FLUSH_WRITES.map(([table]) => [table, Number(row[table])]),
-    ) as unknown as RowsWritten;
-    const timings: Record<string, number> = { statement: performance.now() - started };
+    const rows = Object.fromEntries([
+      ...FLUSH_WRITES.map(([table]) => [table, Number(row[table])]),
+      ["user_numbers", users.assigned],
+    ]) as unknown as RowsWritten;
+    const timings: Record<string, number> = {
+      statement: performance.now() - started,
+      user_numbers: started - numbering,
+    };
     let last = Number(row.t_start);
     for (const step of ["offsets", ...FLUSH_WRITES.map(([table]) => table)]) {
       const at = Number(row[`t_${step}`]);

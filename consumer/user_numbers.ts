@@ -1,0 +1,41 @@
+/**
+ * Users' permanent numbers (sql/0005), looked up and assigned outside the
+ * flush statement and remembered: a number never changes once given, so the
+ * cache is always right, and one given for a flush that then fails is simply
+ * kept for the user's next one.
+ */
+import type postgres from "postgres";
+
+/** How many numbers are remembered before the memory is emptied. */
+const MAX_REMEMBERED = 500_000;
+
+/** Users' numbers, from PostgreSQL, remembered. */
+export interface UserNumbers {
+  /** Numbers for every user of `users`; assigns the missing ones. Reports how many were new. */
+  numbersFor(users: Iterable<string>): Promise<{ numbers: Map<string, number>; assigned: number }>;
+}
+
+/** Numbers read from and assigned in the database of `sql`. */
+export function userNumbers(sql: postgres.Sql): UserNumbers {
+  let known = new Map<string, number>();
+  return {
+    async numbersFor(users) {
+      const missing = [...users].filter((user) => !known.has(user)).sort();
+      let assigned = 0;
+      if (missing.length > 0) {
+        if (known.size + missing.length > MAX_REMEMBERED) known = new Map();
+        // Sorted, so consumers numbering the same new users lock them in one order.
+        const inserted = await sql`INSERT INTO user_numbers (user_id)
+          SELECT unnest(${missing}::text[]) ORDER BY 1
+          ON CONFLICT (user_id) DO NOTHING`;
+        assigned = inserted.count;
+        const rows = await sql<{ user_id: string; user_number: number }[]>`
+          SELECT user_id, user_number FROM user_numbers WHERE user_id = ANY(${missing}::text[])`;
+        for (const row of rows) known.set(row.user_id, row.user_number);
+      }
+      const numbers = new Map<string, number>();
+      for (const user of users) numbers.set(user, known.get(user)!);
+      return { numbers, assigned };
+    },
+  };
+}
