@@ -78,7 +78,7 @@ export function isPlaced(fence: OffsetFence, partition: number): boolean {
  * with a gap (or one that starts elsewhere than the stored offset) must move the stored offset
  * even if no message follows: it is marked buffered, so the next flush commits it.
  */
-export function placePartitions(
+export function recordPlacements(
   fence: OffsetFence,
   placements: ReadonlyMap<number, Placement>,
 ): void {

@@ -1,4 +1,4 @@
--- The flush's write path, made cheaper (issue 12; the measurements are in docs/performance.md).
+-- The flush's write path, made cheaper (the measurements are in docs/performance.md).
 
 -- Text keys compared byte by byte: the flush sorts its rows by their keys (one lock order for
 -- concurrent consumers) and every upsert walks a B-tree of them; with the database's linguistic
