@@ -248,7 +248,7 @@ function logGap(state: PipelineState, fields: Record<string, string | number>): 
 }
 
 /** Whether a topic id read now differs from the one the placed partitions were read from. */
-export function isOtherTopic(placedId: string | null, currentId: string | null): boolean {
+function isOtherTopic(placedId: string | null, currentId: string | null): boolean {
   return placedId !== null && currentId !== null && placedId !== currentId;
 }
 

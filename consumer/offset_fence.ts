@@ -207,17 +207,6 @@ export function resetFence(fence: OffsetFence): void {
   fence.partitions.clear();
 }
 
-/** Forgets one partition (its log changed under us: it is placed again from scratch). */
-export function forgetPartition(fence: OffsetFence, partition: number): void {
-  fence.partitions.delete(partition);
-}
-
-/** Whether a partition has messages buffered or a flush in flight. */
-export function isHolding(fence: OffsetFence, partition: number): boolean {
-  const progress = fence.partitions.get(partition);
-  return progress !== undefined && (progress.buffered || progress.inFlight);
-}
-
 /** Forgets partitions with nothing buffered or in flight, so they are read again when next seen. */
 export function forgetIdle(fence: OffsetFence, partitions: Iterable<number>): void {
   for (const partition of partitions) {
