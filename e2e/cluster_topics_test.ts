@@ -11,10 +11,14 @@ import assert from "node:assert/strict";
 import { ConfigResourceTypes, type Kafka } from "kafkajs";
 import { createKafka, ensureTopics, liveBrokers, partitionReplicas } from "@activity/shared/kafka";
 import { clusterForTest } from "../testing/kafka_cluster.ts";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
+import {
+  createTestDatabase,
+  spawnConsumerProcess,
+  testServices,
+  uniqueName,
+  waitUntil,
+} from "../testing/mod.ts";
 import { runProducerCli } from "../testing/producer_topic.ts";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { waitUntil } from "../testing/pipeline_events.ts";
 
 /** Replicas per partition (all equal) and the topic's min.insync.replicas, read from the brokers. */
 async function replicationOf(

@@ -5,13 +5,23 @@
  * pace, in lines that are all JSON in JSON mode; nothing waits silently.
  */
 import assert from "node:assert/strict";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { printFigures } from "../testing/fault_figures.ts";
-import { faultConsumerFlags, freePort, httpGet, sleep } from "../testing/fault_processes.ts";
+import {
+  createTestDatabase,
+  eventMessages,
+  faultConsumerFlags,
+  freePort,
+  httpGet,
+  printFigures,
+  publishRaw,
+  seededEvents,
+  sleep,
+  spawnConsumerProcess,
+  startConsumerRun,
+  testServices,
+  uniqueName,
+  waitUntil,
+} from "../testing/mod.ts";
 import { runProducerCli } from "../testing/producer_topic.ts";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
-import { eventMessages, publishRaw, seededEvents, waitUntil } from "../testing/pipeline_events.ts";
-import { startConsumerRun } from "../testing/consumer_run.ts";
 
 /** Every stderr line, parsed: a line that is not JSON fails the test. */
 function jsonLines(stderr: string): Record<string, unknown>[] {

@@ -9,12 +9,18 @@ import assert from "node:assert/strict";
 import { readConfig } from "@activity/shared";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import { createSimulation, producerProgram } from "../producer/mod.ts";
-import { testServices, uniqueName } from "../testing/services.ts";
-import { seededRandom } from "../testing/pipeline_events.ts";
-import { watchProducer } from "../testing/producer_topic.ts";
-import { readTopicBack } from "../testing/fault_topic.ts";
-import { freePort, metricSum, scrapeMetrics, sleep } from "../testing/fault_processes.ts";
-import { printFigures } from "../testing/fault_figures.ts";
+import {
+  freePort,
+  metricSum,
+  printFigures,
+  readTopicBack,
+  scrapeMetrics,
+  seededRandom,
+  sleep,
+  testServices,
+  uniqueName,
+  watchProducer,
+} from "../testing/mod.ts";
 
 const RUNS = 3;
 

@@ -13,7 +13,13 @@ import { type TestDatabase, uniqueName } from "./services.ts";
 import { committedMessages, waitUntil } from "./pipeline_events.ts";
 import { type ConsumerProcess, spawnConsumerProcess } from "./consumer_fixture.ts";
 import { type CliRun, summaryOf, type WatchedProducer, watchProducer } from "./producer_topic.ts";
-import { assertCountsExact, eventsOf, readTopicBack, storedOffsets } from "./fault_topic.ts";
+import {
+  assertCountsExact,
+  assertEachEventOnce,
+  eventsOf,
+  readTopicBack,
+  storedOffsets,
+} from "./fault_topic.ts";
 import {
   exitOf,
   faultConsumerFlags,
@@ -172,12 +178,7 @@ export function startClusterLoad(options: ClusterLoadOptions): ClusterLoad {
         assert.equal(code, 0, `a consumer did not stop cleanly:\n${stderr.slice(-3_000)}`);
       }
       const messages = await readTopicBack(options.brokers, topic);
-      const decoder = new TextDecoder();
-      const ids = new Set(
-        messages.map((message) => JSON.parse(decoder.decode(message.value!)).event_id),
-      );
-      assert.equal(messages.length, sent, "the topic holds exactly the events reported sent");
-      assert.equal(ids.size, sent, "no event is on the topic twice");
+      assertEachEventOnce(messages, sent);
       const compared = await assertCountsExact(options.db.sql, eventsOf(messages));
       assert.equal(await committedMessages(options.db.sql, group, topic), sent);
       return {
