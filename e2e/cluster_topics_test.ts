@@ -12,6 +12,7 @@ import { ConfigResourceTypes, type Kafka } from "kafkajs";
 import { createKafka, ensureTopics, liveBrokers, partitionReplicas } from "@activity/shared/kafka";
 import { clusterForTest } from "../testing/kafka_cluster.ts";
 import {
+  cliArgs,
   createTestDatabase,
   spawnConsumerProcess,
   testServices,
@@ -49,21 +50,8 @@ async function replicationOf(
 }
 
 function producerArgs(brokers: readonly string[], topic: string, extra: string[] = []): string[] {
-  return [
-    "--brokers",
-    brokers.join(","),
-    "--topic",
-    topic,
-    "--count",
-    "50",
-    "--rate",
-    "max",
-    "--seed",
-    "7",
-    "--metrics-port",
-    "0",
-    ...extra,
-  ];
+  const flags = { brokers: brokers.join(","), topic, count: 50, rate: "max", seed: 7 };
+  return [...cliArgs({ ...flags, "metrics-port": 0 }), ...extra];
 }
 
 Deno.test("on a three-broker cluster the programs create topics replicated as their settings say", async (t) => {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  cliArgs,
   createTestDatabase,
   eventMessages,
   faultConsumerFlags,
@@ -110,16 +111,12 @@ Deno.test("a metrics port already in use stops either program with exit 2, namin
     const said = jsonLines(consumer.stderr).map((line) => String(line.msg)).join("\n");
     assert.match(said, new RegExp(`port ${port} is already in use`));
     assert.match(said, /--metrics-port \(CONSUMER_METRICS_PORT\)/);
-    const producer = await runProducerCli([
-      "--brokers",
-      brokers.join(","),
-      "--topic",
+    const producer = await runProducerCli(cliArgs({
+      brokers: brokers.join(","),
       topic,
-      "--count",
-      "1",
-      "--metrics-port",
-      String(port),
-    ]);
+      count: 1,
+      "metrics-port": port,
+    }));
     assert.equal(producer.code, 2);
     assert.match(producer.stderr, new RegExp(`port ${port} is already in use`));
     assert.match(producer.stderr, /--metrics-port \(PRODUCER_METRICS_PORT\)/);
