@@ -8,15 +8,27 @@
  * PostgreSQL only: no Kafka, no consumer process, so the write path is
  * measured alone.
  */
-import { parseArgs } from "node:util";
-import { MINUTE_MS } from "@activity/shared";
+import {
+  commonSettings,
+  MINUTE_MS,
+  parsers,
+  type ProgramDefinition,
+  setting,
+} from "@activity/shared";
+import { loadConfigOrExit } from "@activity/shared/runtime";
 import { aggregateBatch, emptyAggregate, migrate, planFlush } from "@activity/consumer";
 import { FLUSH, flushParameters } from "../consumer/flush_statement.ts";
 import { claimTopic } from "../consumer/topic_owner.ts";
 import { minuteBitmaps, usersOf } from "../consumer/user_bitmaps.ts";
 import { userNumbers } from "../consumer/user_numbers.ts";
 import { createDatabaseNamed } from "../testing/services.ts";
-import { generateMessages, type MessageShape, messageValue } from "./client_messages.ts";
+import { maintenanceUrl } from "../tools/services.ts";
+import {
+  generateMessages,
+  MESSAGE_SHAPES,
+  type MessageShape,
+  messageValue,
+} from "./client_messages.ts";
 
 /** How much to generate and how to flush it. */
 export interface FlushProfileSpec {
@@ -68,7 +80,7 @@ function writes(node: PlanNode, into: Map<string, { rows: number; ms: number }>)
   for (const child of node.Plans ?? []) writes(child, into);
 }
 
-/** Profiles the flush statement on `spec`'s backlog in a fresh database next to `adminUrl`. */
+/** Profiles the flush statement on `spec`'s backlog in a fresh database next to `databaseUrl`. */
 export async function profileFlushes(
   adminUrl: string,
   spec: FlushProfileSpec,
@@ -84,7 +96,8 @@ export async function profileFlushes(
     shape: spec.shape,
   });
   const name = `flush_profile_${crypto.randomUUID().slice(0, 8)}`;
-  await using db = await createDatabaseNamed(adminUrl, name);
+  // Created from the server's maintenance database, so the URL's own need not exist.
+  await using db = await createDatabaseNamed(maintenanceUrl(adminUrl), name);
   await migrate(db.url);
   await claimTopic(db.sql, { topic: "profile", group: "profile", takeOverFrom: "" });
   const steps = new Map<string, { rows: number; ms: number }>();
@@ -172,29 +185,75 @@ export function renderProfile(profile: FlushProfile): string {
   return lines.join("\n");
 }
 
+const profileSettings = {
+  events: setting({
+    flag: "events",
+    fallback: "400000",
+    help: "Events to generate and flush.",
+    allowed: "a whole number from 1 to 10000000",
+    schema: parsers.integer(1, 10_000_000),
+  }),
+  users: setting({
+    flag: "users",
+    fallback: "10000",
+    help: "Simulated users.",
+    allowed: "a whole number from 1 to 1000000",
+    schema: parsers.integer(1, 1_000_000),
+  }),
+  skew: setting({
+    flag: "skew",
+    fallback: "0.7",
+    help: "Zipf exponent of the users' activity (the backlog phase's).",
+    allowed: "a number from 0 to 4",
+    schema: parsers.number(0, 4),
+  }),
+  minutes: setting({
+    flag: "minutes",
+    fallback: "60",
+    help: "Minutes the events' timestamps spread over, ending a minute ago.",
+    allowed: "a number of minutes from 0.01 to 1440",
+    schema: parsers.number(0.01, 1_440),
+  }),
+  flushEvents: setting({
+    flag: "flush-events",
+    fallback: "180000",
+    help: "Events per flush.",
+    allowed: "a whole number from 1 to 10000000",
+    schema: parsers.integer(1, 10_000_000),
+  }),
+  shape: setting({
+    flag: "shape",
+    fallback: "canonical",
+    help: "Message shape: the canonical event or the old prototype's.",
+    allowed: `one of ${MESSAGE_SHAPES.join(", ")}`,
+    schema: parsers.oneOf(MESSAGE_SHAPES),
+  }),
+  json: setting({
+    flag: "json",
+    fallback: "false",
+    help: "Print the profile as JSON.",
+    allowed: "true or false",
+    schema: parsers.oneOf(["true", "false"] as const).transform((value) => value === "true"),
+  }),
+  databaseUrl: commonSettings.databaseUrl,
+};
+
+/** The settings of `deno task bench:flush`. */
+export const flushProfileProgram: ProgramDefinition<typeof profileSettings> = {
+  name: "bench:flush",
+  summary: "profiles the consumer's flush statement per table on a generated backlog",
+  settings: profileSettings,
+};
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      events: { type: "string", default: "300000" },
-      users: { type: "string", default: "10000" },
-      skew: { type: "string", default: "0.7" },
-      minutes: { type: "string", default: "60" },
-      "flush-events": { type: "string", default: "100000" },
-      shape: { type: "string", default: "canonical" },
-      "database-url": { type: "string" },
-      json: { type: "boolean", default: false },
-    },
+  const config = loadConfigOrExit(flushProfileProgram);
+  const profile = await profileFlushes(config.databaseUrl, {
+    events: config.events,
+    users: config.users,
+    skew: config.skew,
+    spanMinutes: config.minutes,
+    flushEvents: config.flushEvents,
+    shape: config.shape,
   });
-  const adminUrl = values["database-url"] ?? Deno.env.get("DATABASE_URL") ??
-    "postgres://postgres@127.0.0.1:5432/postgres";
-  const profile = await profileFlushes(adminUrl, {
-    events: Number(values.events),
-    users: Number(values.users),
-    skew: Number(values.skew),
-    spanMinutes: Number(values.minutes),
-    flushEvents: Number(values["flush-events"]),
-    shape: values.shape as MessageShape,
-  });
-  console.log(values.json ? JSON.stringify(profile, null, 2) : renderProfile(profile));
+  console.log(config.json ? JSON.stringify(profile, null, 2) : renderProfile(profile));
 }

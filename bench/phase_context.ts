@@ -5,7 +5,7 @@ import type { Figure } from "./report.ts";
 /** Partitions of every topic the benchmark creates. */
 export const PARTITIONS = 6;
 
-/** The targets (issue 12): ratios against kcat in the same run, latency and memory. */
+/** The targets: ratios against kcat in the same run, latency and memory. */
 export const TARGETS = {
   /** Peak RSS of every consumer run, MiB. */
   peakMemoryMiB: 300,

@@ -13,7 +13,6 @@ import { keepTopicsSetting } from "./topics.ts";
 const PHASES = ["producer", "drain", "backlog", "live", "dashboard"] as const;
 
 /** A benchmark phase. */
-export type BenchPhase = typeof PHASES[number];
 
 /** The live rate that is half of the drain rate measured in the same run. */
 export const HALF_DRAIN = "half-drain";

@@ -68,7 +68,7 @@ export interface BatchAggregate {
   legacy: number;
   readonly rejectedByReason: Map<RejectReason, number>;
   /** Accepted events per tenth of a second of event time (epoch ms / 100), for event→commit latency. */
-  readonly eventTenths: Map<number, number>;
+  readonly eventsPerTenthSecond: Map<number, number>;
   /** Sessions and page views of the accepted events in the canonical shape. */
   readonly analytics: SessionAggregate;
 }
@@ -102,7 +102,7 @@ export function emptyAggregate(): BatchAggregate {
     late: 0,
     legacy: 0,
     rejectedByReason: new Map(),
-    eventTenths: new Map(),
+    eventsPerTenthSecond: new Map(),
     analytics: emptySessionAggregate(),
   };
 }
@@ -111,7 +111,7 @@ export function emptyAggregate(): BatchAggregate {
 export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): BatchAggregate {
   const aggregate = options.into ?? emptyAggregate();
   const lateAfterMs = options.lateAfterMs ?? 60_000;
-  const { counts, eventTenths } = aggregate;
+  const { counts, eventsPerTenthSecond } = aggregate;
   const cutoffMs = options.retentionDays === undefined
     ? -Infinity
     : options.decode.nowMs - options.retentionDays * DAY_MS;
@@ -143,7 +143,7 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     if (count === undefined) aggregate.keys++;
     byUser.set(user, (count ?? 0) + 1);
     const tenth = Math.floor(occurredAtMs / 100);
-    eventTenths.set(tenth, (eventTenths.get(tenth) ?? 0) + 1);
+    eventsPerTenthSecond.set(tenth, (eventsPerTenthSecond.get(tenth) ?? 0) + 1);
     aggregate.accepted++;
     if (result.legacy) aggregate.legacy++;
     else if (addSessionEvent(aggregate.analytics, result.event, occurredAtMs)) aggregate.keys++;

@@ -94,7 +94,7 @@ Deno.test("batches add up into one aggregate, with bytes, late and legacy events
   assert.equal(into.bytes, legacy.length + 2 * late.length);
   assert.equal(into.counts.get(Date.parse("2026-06-01T11:50:00Z"))?.get("view")?.get("7"), 1);
   assert.equal(into.counts.get(Date.parse("2026-06-01T11:40:00Z"))?.get("scroll")?.get("c"), 2);
-  assert.equal([...into.eventTenths.values()].reduce((a, b) => a + b, 0), 3);
+  assert.equal([...into.eventsPerTenthSecond.values()].reduce((a, b) => a + b, 0), 3);
   // The old prototype's shape has no session and no page: only the canonical events are there.
   assert.deepEqual([...into.analytics.sessions.keys()], ["c"]);
   assert.equal(into.analytics.sessions.get("c")?.get("s")?.events, 2);

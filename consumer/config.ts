@@ -55,7 +55,7 @@ const settings = {
   maxBufferKeys: setting({
     flag: "max-buffer-keys",
     env: "CONSUMER_MAX_BUFFER_KEYS",
-    fallback: "200000",
+    fallback: "100000",
     help: "Fetching pauses while the buffer holds this many distinct rows to write (its memory " +
       "grows with them, not with events); far behind, flushes take up to half of it.",
     allowed: "a whole number from 1 to 10000000",

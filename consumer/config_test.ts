@@ -14,7 +14,7 @@ Deno.test("the consumer's defaults are the documented ones", () => {
     flushEvents: 20_000,
     flushIntervalMs: 500,
     maxBufferEvents: 1_000_000,
-    maxBufferKeys: 200_000,
+    maxBufferKeys: 100_000,
     dlqTopic: "user_activity.dlq",
     replicationFactor: "auto",
     minInsyncReplicas: "auto",

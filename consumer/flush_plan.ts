@@ -50,7 +50,7 @@ export interface FlushPlan {
   readonly bytes: number;
   readonly late: number;
   /** Accepted events per tenth of a second of event time (epoch ms / 100). */
-  readonly eventTenths: ReadonlyMap<number, number>;
+  readonly eventsPerTenthSecond: ReadonlyMap<number, number>;
 }
 
 /** Lays out an aggregate and its offset ranges as a flush plan. */
@@ -93,7 +93,7 @@ export function planFlush(
     rejected: aggregate.rejected,
     bytes: aggregate.bytes,
     late: aggregate.late,
-    eventTenths: aggregate.eventTenths,
+    eventsPerTenthSecond: aggregate.eventsPerTenthSecond,
   };
 }
 

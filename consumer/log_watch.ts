@@ -12,9 +12,9 @@ import type { IncomingBatch, TopicLogs } from "./kafka_source.ts";
 import {
   isPlaced,
   movedWithoutMessages,
-  placePartitions,
   positions,
   recordGap,
+  recordPlacements,
   skipTo,
 } from "./offset_fence.ts";
 import { decidePlacement, type Placement } from "./partition_placement.ts";
@@ -106,7 +106,7 @@ async function placeOnce(
     noticePlacement(state, { partition, decision, logs });
     placements.set(partition, decision.placement);
   }
-  placePartitions(fence, placements);
+  recordPlacements(fence, placements);
   for (const [partition, placement] of placements) {
     // Kafka's own position may differ (offsets restored from a backup, a recreated topic):
     // read from ours, even when no new message would ever make a batch arrive.
@@ -248,7 +248,7 @@ function logGap(state: PipelineState, fields: Record<string, string | number>): 
 }
 
 /** Whether a topic id read now differs from the one the placed partitions were read from. */
-export function isOtherTopic(placedId: string | null, currentId: string | null): boolean {
+function isOtherTopic(placedId: string | null, currentId: string | null): boolean {
   return placedId !== null && currentId !== null && placedId !== currentId;
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { retentionTargets } from "./maintenance.ts";
+import { RETENTION_GRACE_MS, retentionCutoff, retentionTargets } from "./maintenance.ts";
 
 Deno.test("retention trims per-minute data and rejections at the retention and keeps rollups by default", () => {
   const targets = retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 });
@@ -67,4 +67,20 @@ Deno.test("every table of the migrations but the offsets, the topic owners, the 
     created.filter((table) => !trimmed.includes(table) && !dropped.includes(table)).sort(),
     ["consumer_offsets", "rollup_watermark", "topic_owners", "user_numbers"],
   );
+});
+
+Deno.test("a bucket's rows are deleted an hour after its end passes the retention cutoff", () => {
+  const now = Date.parse("2026-06-30T12:00:30Z");
+  const [minuteTarget] = retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 });
+  // The minute that ended 30 days and one hour ago is the newest one deleted.
+  assert.equal(retentionCutoff(minuteTarget, now).toISOString(), "2026-05-31T10:59:30.000Z");
+  const hourly = retentionTargets({ retentionDays: 30, rollupRetentionDays: 400 })
+    .find((target) => target.table === "user_event_hourly_closed")!;
+  assert.equal(
+    retentionCutoff(hourly, now).getTime(),
+    now - 400 * 86_400_000 - 3_600_000 - RETENTION_GRACE_MS,
+  );
+  const rejected = retentionTargets({ retentionDays: 30, rollupRetentionDays: 0 })
+    .find((target) => target.table === "rejected_events")!;
+  assert.equal(rejected.bucketMs, 0, "processing-time rows have no bucket");
 });

@@ -114,7 +114,7 @@ export function recordCommit(
       metrics.lostMessages.inc({ partition: String(range.partition) }, lost);
     }
   }
-  for (const [tenth, count] of plan.eventTenths) {
+  for (const [tenth, count] of plan.eventsPerTenthSecond) {
     // From the middle of the tenth of a second the events occurred in.
     const latency = Math.max(0, (options.nowMs - tenth * 100 - 50) / 1000);
     metrics.latency.observeMany(latency, count);

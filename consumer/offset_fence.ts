@@ -78,7 +78,7 @@ export function isPlaced(fence: OffsetFence, partition: number): boolean {
  * with a gap (or one that starts elsewhere than the stored offset) must move the stored offset
  * even if no message follows: it is marked buffered, so the next flush commits it.
  */
-export function placePartitions(
+export function recordPlacements(
   fence: OffsetFence,
   placements: ReadonlyMap<number, Placement>,
 ): void {
@@ -205,17 +205,6 @@ export function commitRanges(fence: OffsetFence, ranges: readonly PartitionRange
 /** Forgets everything: after a fence miss the stored offsets must be read again. */
 export function resetFence(fence: OffsetFence): void {
   fence.partitions.clear();
-}
-
-/** Forgets one partition (its log changed under us: it is placed again from scratch). */
-export function forgetPartition(fence: OffsetFence, partition: number): void {
-  fence.partitions.delete(partition);
-}
-
-/** Whether a partition has messages buffered or a flush in flight. */
-export function isHolding(fence: OffsetFence, partition: number): boolean {
-  const progress = fence.partitions.get(partition);
-  return progress !== undefined && (progress.buffered || progress.inFlight);
 }
 
 /** Forgets partitions with nothing buffered or in flight, so they are read again when next seen. */

@@ -10,8 +10,8 @@ import {
   judgeBatch,
   movedWithoutMessages,
   type OffsetFence,
-  placePartitions,
   recordGap,
+  recordPlacements,
   resetFence,
   skipTo,
   unreadMessages,
@@ -21,7 +21,7 @@ const batch = (...offsets: number[]) => offsets.map((offset) => ({ offset: Strin
 
 /** Places partitions at stored offsets (null: none stored, read from offset 0). */
 function place(fence: OffsetFence, stored: [number, bigint | null][]): void {
-  placePartitions(
+  recordPlacements(
     fence,
     new Map(stored.map(([partition, committed]) => [partition, {
       committed,
@@ -97,7 +97,7 @@ Deno.test("after a fence miss everything is forgotten, and idle partitions can b
 
 Deno.test("a gap is committed by the next flush even when no message follows it", () => {
   const fence = createOffsetFence();
-  placePartitions(
+  recordPlacements(
     fence,
     new Map([[0, {
       committed: 10n,

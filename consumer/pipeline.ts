@@ -146,7 +146,7 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
     placeAssigned(state);
   }
 
-  function cut(): FlushPlan {
+  function cutPlan(): FlushPlan {
     const plan = planFlush(state.buffer, cutRanges(fence), {
       group: config.group,
       topic: config.topic,
@@ -168,7 +168,7 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
         await state.flushWake.wait(decision.ms);
         continue;
       }
-      await commitPlan(state, cut());
+      await commitPlan(state, cutPlan());
       setBuffered(state);
       state.spaceWake.notify();
     }

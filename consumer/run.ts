@@ -128,7 +128,7 @@ function emptySummary(): PipelineSummary {
 }
 
 /** The URL with its password hidden, for logs. */
-export function redactedUrl(url: string): string {
+function redactedUrl(url: string): string {
   return url.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, "$1***@");
 }
 

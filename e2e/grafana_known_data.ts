@@ -84,6 +84,11 @@ export async function insertOperations(sql: postgres.Sql): Promise<void> {
     await sql`INSERT INTO ingest_minute VALUES
       (${new Date(minute)}, ${accepted}, ${rejected}, ${bytes}, ${late}, ${flushes})`;
   }
+  // Retention gaps: one found in the last 6 hours, one a week before.
+  await sql`INSERT INTO consumer_offset_gaps
+      (consumer_group, topic, partition, from_offset, to_offset, detected_at)
+    VALUES ('activity-consumer', 'user_activity', 3, 100, 130, '2024-05-01T15:30:00Z'),
+      ('activity-consumer', 'user_activity', 4, 0, 5000, '2024-04-24T12:00:00Z')`;
   await sql`INSERT INTO rejected_minute VALUES
     ('2024-05-01T16:15:00Z', 'not_json', 2),
     ('2024-05-01T16:19:00Z', 'schema_violation', 1),

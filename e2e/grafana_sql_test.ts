@@ -35,7 +35,7 @@ Deno.test("every panel and alert query returns the known answer for the last 6 h
   await insertOperations(db.sql);
   const results = await runAllAsGrafana(db.sql, { now: NOW, range: LAST_6H });
   const rows = (key: string) => results.get(key)!.rows;
-  assert.equal(results.size, 25, [...results.keys()].join(", "));
+  assert.equal(results.size, 26, [...results.keys()].join(", "));
 
   // 1. Today so far (00:00 UTC to now): includes midnight, excludes yesterday and the future.
   assert.deepEqual(rows("panel 1 A"), [{ events: 50 }]);
@@ -123,6 +123,8 @@ Deno.test("every panel and alert query returns the known answer for the last 6 h
     [epoch("2024-05-01T16:19Z"), "schema_violation", 1],
   ]);
   // 11. Newest rejections first, with their detail.
+  // 22. Messages lost to retention gaps found in the range; the week-old gap is outside it.
+  assert.deepEqual(rows("panel 22 A"), [{ lost: 30 }]);
   assert.deepEqual(rows("panel 11 A").map((row) => [row.reason, row.detail, row.kafka_offset]), [
     ["schema_violation", "user_id: too long", 41],
     ["not_json", "Unexpected end", 8],

@@ -138,7 +138,7 @@ function ingestThroughput(): timeseries.PanelBuilder {
 }
 
 function dataVolume(): timeseries.PanelBuilder {
-  return timeSeriesOf(8, "Data volume growth", grid(0, 23, 12, 8), {
+  return timeSeriesOf(8, "Data volume growth", grid(0, 23, 10, 8), {
     // Sizes move slowly; 200 points keep 10 tables × 30 days to 2 000 rows.
     maxDataPoints: 200,
     description: "Events counted since the beginning (ingest_minute) and the size of each table " +
@@ -158,13 +158,26 @@ function dataVolume(): timeseries.PanelBuilder {
 }
 
 function consumerLag(): timeseries.PanelBuilder {
-  return timeSeriesOf(9, "Consumer lag per partition", grid(12, 23, 12, 8), {
+  return timeSeriesOf(9, "Consumer lag per partition", grid(10, 23, 10, 8), {
     // One probe per partition and bucket: 300 buckets whatever the range.
     maxDataPoints: 300,
     description: "Messages behind the high watermark at each commit (consumer_lag_minute).",
     sql: panelSql.CONSUMER_LAG_SQL,
     axisLabel: "messages",
   });
+}
+
+function lostMessages(): stat.PanelBuilder {
+  return statPanel(22, "Messages lost before they were read", grid(20, 23, 4, 8))
+    .description(
+      "Messages Kafka's retention removed before a consumer group read them, in the range " +
+        "(consumer_offset_gaps): never counted, never skipped silently.",
+    )
+    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.LOST_MESSAGES_SQL }))
+    .unit("short")
+    .decimals(0)
+    .thresholds(thresholds([{ value: null, color: "green" }, { value: 1, color: "red" }]))
+    .colorMode(common.BigValueColorMode.Value);
 }
 
 function rejectionRate(): timeseries.PanelBuilder {
@@ -211,6 +224,7 @@ export function buildActivityDashboard(): dashboard.Dashboard {
     .withPanel(ingestThroughput())
     .withPanel(dataVolume())
     .withPanel(consumerLag())
+    .withPanel(lostMessages())
     .withPanel(rejectionRate())
     .withPanel(latestRejections());
   const analytics = analyticsRow();

@@ -126,6 +126,11 @@ WHERE $__timeFilter(received_at)
 ORDER BY received_at DESC, id DESC
 LIMIT 100`;
 
+/** Messages retention removed before a group read them, found in the range (a recorded gap). */
+export const LOST_MESSAGES_SQL = `SELECT COALESCE(sum(lost_messages), 0)::bigint AS lost
+FROM consumer_offset_gaps
+WHERE $__timeFilter(detected_at)`;
+
 /**
  * Seconds since the newest counted minute began (future minutes, allowed by the clock-skew
  * tolerance, are ignored so they cannot hide a stall). Deliberately not bounded by the range.

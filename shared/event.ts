@@ -6,7 +6,12 @@
  */
 import type { z } from "zod";
 import { readCanonical } from "./event_fast.ts";
-import { canonicalFromLegacy, LEGACY_FIELDS, legacyEventSchema } from "./event_legacy.ts";
+import {
+  canonicalFromLegacy,
+  LEGACY_FIELDS,
+  legacyEventSchema,
+  readLegacyFast,
+} from "./event_legacy.ts";
 import {
   type ActivityEvent,
   activityEventSchema,
@@ -197,6 +202,8 @@ function readEvent(record: Record<string, unknown>): Read {
 }
 
 function readLegacy(record: Record<string, unknown>): Read {
+  const fast = readLegacyFast(record);
+  if (fast !== undefined) return { kind: "read", ...fast };
   const parsed = legacyEventSchema.safeParse(record);
   if (!parsed.success) {
     return reject("schema_violation", describeIssue(parsed.error, record, LEGACY_FIELDS));

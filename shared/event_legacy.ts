@@ -90,18 +90,62 @@ export function canonicalFromLegacy(
   const { user_id, event_type, timestamp } = legacy;
   const occurredAtMs = legacyTimestampMs(timestamp)!;
   const userId = String(user_id);
-  return {
-    event: {
-      version: EVENT_VERSION,
-      event_id: legacyEventId(`${userId}\u0000${event_type}\u0000${timestamp}`),
-      user_id: userId,
-      session_id: "legacy",
-      event_type,
-      occurred_at: new Date(occurredAtMs).toISOString(),
-      page: "/",
-    },
-    occurredAtMs,
+  const event: ActivityEvent = {
+    version: EVENT_VERSION,
+    event_id: "",
+    user_id: userId,
+    session_id: "legacy",
+    event_type,
+    occurred_at: "",
+    page: "/",
   };
+  // Made when first read: counting needs neither the derived id nor the text of the time (the
+  // id's hash was most of the decoder's time for this shape). Same place in the key order.
+  lazyField(
+    event,
+    "event_id",
+    () => legacyEventId(`${userId}\u0000${event_type}\u0000${timestamp}`),
+  );
+  lazyField(event, "occurred_at", () => new Date(occurredAtMs).toISOString());
+  return { event, occurredAtMs };
+}
+
+/**
+ * The old-prototype message in `record` as the canonical event when it is plainly valid,
+ * `undefined` whenever in doubt (the schema then decides, and words the rejection): the same
+ * checks as `legacyEventSchema`, without its cost for every event.
+ */
+export function readLegacyFast(
+  record: Record<string, unknown>,
+): { event: ActivityEvent; occurredAtMs: number } | undefined {
+  let fields = 0;
+  for (const key in record) {
+    if (key !== "user_id" && key !== "event_type" && key !== "timestamp") return undefined;
+    fields++;
+  }
+  const { user_id, event_type, timestamp } = record;
+  const validUser = typeof user_id === "string"
+    ? SAFE_ID_PATTERN.test(user_id)
+    : Number.isSafeInteger(user_id) && (user_id as number) >= 0;
+  if (
+    fields !== 3 || !validUser || typeof event_type !== "string" ||
+    !EVENT_TYPE_PATTERN.test(event_type) ||
+    (typeof timestamp !== "string" && typeof timestamp !== "number") ||
+    legacyTimestampMs(timestamp) === undefined
+  ) {
+    return undefined;
+  }
+  return canonicalFromLegacy({ user_id: user_id as string | number, event_type, timestamp });
+}
+
+function lazyField(event: ActivityEvent, name: "event_id" | "occurred_at", make: () => string) {
+  let value: string | undefined;
+  Object.defineProperty(event, name, {
+    enumerable: true,
+    configurable: true,
+    get: () => value ??= make(),
+    set: (next: string) => value = next,
+  });
 }
 
 const utf8Encoder = new TextEncoder();

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { decode } from "./event.ts";
-import { EPOCH_LIMIT, EPOCH_MILLISECONDS_FROM, legacyTimestampMs } from "./event_legacy.ts";
+import {
+  canonicalFromLegacy,
+  EPOCH_LIMIT,
+  EPOCH_MILLISECONDS_FROM,
+  legacyEventSchema,
+  legacyTimestampMs,
+  readLegacyFast,
+} from "./event_legacy.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const AT = "2026-06-01T11:30:15.000Z";
@@ -116,4 +123,45 @@ Deno.test("the derived event id is stable per message and differs between timest
   for (const id of ids) {
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   }
+});
+
+Deno.test("the old prototype's fast path takes exactly what its schema takes, and builds the same event", () => {
+  const users = ["u_1", "user@example.com", "", "has space", 42, 0, -1, 1.5, 2 ** 60, null];
+  const types = ["click", "Click", "", 7];
+  const times = [
+    "2026-06-01T10:00:00",
+    "2026-06-01 10:00:00.123456",
+    "2026-06-01T10:00:00+02:00",
+    "2026-06-01T10:00:00Z",
+    1780308000,
+    1780308000.5,
+    1780308000000,
+    1e15,
+    -5,
+    "yesterday",
+    "2026-13-01T10:00:00",
+    null,
+  ];
+  let taken = 0;
+  for (const user_id of users) {
+    for (const event_type of types) {
+      for (const timestamp of times) {
+        for (const extra of [{}, { page: "/" }]) {
+          const record = { user_id, event_type, timestamp, ...extra };
+          const fast = readLegacyFast({ ...record });
+          const schema = legacyEventSchema.safeParse(record);
+          assert.equal(fast !== undefined, schema.success, JSON.stringify(record));
+          if (fast === undefined || !schema.success) continue;
+          taken++;
+          assert.equal(
+            JSON.stringify(fast.event),
+            JSON.stringify(canonicalFromLegacy(schema.data).event),
+          );
+        }
+      }
+    }
+  }
+  assert.equal(taken, 4 * 1 * 7, "4 valid users, 1 valid type, 7 valid times, no extra key");
+  const partial = readLegacyFast({ user_id: "u", event_type: "click" });
+  assert.equal(partial, undefined, "a missing field is the schema's to judge");
 });

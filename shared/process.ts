@@ -72,7 +72,7 @@ export function processLogger(name: string, level: LogLevel): Logger {
  * JSON logs. KafkaJS arms timers with negative delays (`TimeoutNegativeWarning`, harmless: the
  * delay becomes 1 ms), so that one is debug.
  */
-export function routeProcessWarnings(log: Logger): void {
+function routeProcessWarnings(log: Logger): void {
   process.removeAllListeners("warning");
   process.on("warning", (warning: Error) => {
     if (warning.name === "TimeoutNegativeWarning") log.debug(warning.message);

@@ -1,4 +1,4 @@
--- The flush's write path, made cheaper (issue 12; the measurements are in docs/performance.md).
+-- The flush's write path, made cheaper (the measurements are in docs/performance.md).
 
 -- Text keys compared byte by byte: the flush sorts its rows by their keys (one lock order for
 -- concurrent consumers) and every upsert walks a B-tree of them; with the database's linguistic
@@ -26,6 +26,10 @@ DROP INDEX IF EXISTS user_event_summary_minute_idx;
 DROP INDEX IF EXISTS user_event_summary_hour_idx;
 CREATE INDEX IF NOT EXISTS user_event_summary_minute_brin
   ON user_event_summary USING brin (event_minute) WITH (pages_per_range = 32);
+-- The same for sessions: only retention reads them by start time.
+DROP INDEX IF EXISTS sessions_started_idx;
+CREATE INDEX IF NOT EXISTS sessions_started_brin
+  ON sessions USING brin (started_at) WITH (pages_per_range = 32);
 
 -- Active users per minute from the users' minute bitmaps (sql/0005) instead of a row per
 -- (minute, user): a flush learns how many users each bitmap gained from the row it updated,

@@ -1,4 +1,4 @@
--- Hourly and daily rollups per user, materialised for closed buckets only (issue 12).
+-- Hourly and daily rollups per user, materialised for closed buckets only.
 --
 -- Every flush used to upsert a row per (user, hour, type) and per (user, day, type) besides the
 -- per-minute row: on a backlog that was 40 % of the flush. Now the rollups of recent hours and
