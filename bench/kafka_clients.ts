@@ -23,6 +23,7 @@ import {
 } from "./client_contract.ts";
 import { allEqual, type ClientRun, renderSummaryTable, summarizeRuns } from "./client_summary.ts";
 import { readMachineFacts } from "./machine.ts";
+import { benchProgram } from "./settings.ts";
 import { type RunContext, runDrain, runProduce } from "./kafka_clients_runs.ts";
 import { deleteTopics, keepTopicsSetting } from "./topics.ts";
 
@@ -58,13 +59,7 @@ const settings = {
     allowed: "a whole number from 1 to 1000000",
     schema: parsers.integer(1, 1_000_000),
   }),
-  seed: setting({
-    flag: "seed",
-    fallback: "42",
-    help: "Simulation seed.",
-    allowed: "a whole number",
-    schema: parsers.integer(0),
-  }),
+  seed: benchProgram.settings.seed,
   idempotent: setting({
     flag: "idempotent",
     fallback: "true",

@@ -3,6 +3,7 @@ import type { Kafka } from "kafkajs";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import { testServices, uniqueName } from "../testing/services.ts";
 import { waitUntil } from "../testing/pipeline_events.ts";
+import { freePort } from "../testing/fault_processes.ts";
 import { defaultKafkaOptions, runningKafkaPid } from "../tools/kafka_local.ts";
 import { fetchTopicIds, type TopicIdEntry, TopicIdLookupError } from "./kafka_topic_ids.ts";
 import { uuidText } from "./kafka_wire.ts";
@@ -213,10 +214,7 @@ Deno.test("an answer that arrives three bytes at a time is still read whole", as
 });
 
 function closedPort(): string {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return `127.0.0.1:${port}`;
+  return `127.0.0.1:${freePort()}`;
 }
 
 Deno.test("unreachable brokers fail with TopicIdLookupError naming each one and why", async () => {

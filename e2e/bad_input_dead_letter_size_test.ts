@@ -1,33 +1,26 @@
 /**
- * Issue 8, bad input: large malformed messages arriving close together. Each
+ * Bad input: large malformed messages arriving close together. Each
  * is under the broker's message size (so producers can publish it), and the
  * consumer must reject, store and dead-letter each one and go on, whatever
  * else lands in the same flush.
  */
 import assert from "node:assert/strict";
-import { createKafka, ensureTopics, toKafkaBuffer } from "@activity/shared/kafka";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
+import { toKafkaBuffer } from "@activity/shared/kafka";
 import {
-  committedMessages,
+  assertCountsExact,
+  createConsumerScene,
   eventMessages,
+  printFigures,
   publishRaw,
+  readTopicBack,
   seededEvents,
-  waitUntil,
-} from "../testing/pipeline_events.ts";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { assertCountsExact, readTopicBack } from "../testing/fault_topic.ts";
-import { explained, faultConsumerFlags } from "../testing/fault_processes.ts";
-import { printFigures } from "../testing/fault_figures.ts";
+} from "../testing/mod.ts";
 
 const LARGE = [700_000, 650_000];
 
 Deno.test("two large malformed messages in one flush are both stored and dead-lettered, and the consumer carries on", async () => {
-  const { brokers } = await testServices();
-  await using db = await createTestDatabase("bad_input_large");
-  const topic = uniqueName("bad_input_large");
-  const group = uniqueName("bad_input_large_group");
-  const kafka = createKafka({ brokers, clientId: "bad-input-large-test" });
-  await ensureTopics(kafka, [{ topic, partitions: 1 }]);
+  await using scene = await createConsumerScene({ name: "bad_input_large", partitions: 1 });
+  const { kafka, topic, db } = scene;
   const valid = seededEvents({ count: 2_000, seed: 12 });
   const large = LARGE.map((size) =>
     new TextEncoder().encode(JSON.stringify({ garbage: "x".repeat(size - 14) }))
@@ -51,22 +44,12 @@ Deno.test("two large malformed messages in one flush are both stored and dead-le
   const total = valid.length + large.length;
 
   // Started after publishing, with a flush size above the backlog: one flush holds both.
-  await using consumer = spawnConsumerProcess(faultConsumerFlags({
-    brokers: brokers.join(","),
-    topic,
-    group,
-    "database-url": db.url,
-    "dlq-topic": `${topic}.dlq`,
+  await using consumer = scene.spawn({
     "flush-events": 20_000,
     "flush-interval-ms": 500,
     "max-buffer-events": 50_000,
-  }));
-  await explained(
-    consumer,
-    waitUntil("every message is committed", async () => {
-      return await committedMessages(db.sql, group, topic) >= total;
-    }, { timeoutMs: 30_000 }),
-  );
+  });
+  await scene.reach(total, { timeoutMs: 30_000, explain: consumer });
   consumer.kill("SIGTERM");
   assert.equal((await consumer.finished).code, 0);
 
@@ -76,7 +59,7 @@ Deno.test("two large malformed messages in one flush are both stored and dead-le
     rows.map((row) => ({ ...row })),
     large.map((value) => ({ reason: "too_large", payload_bytes: value.length })),
   );
-  const letters = await readTopicBack(brokers, `${topic}.dlq`);
+  const letters = await readTopicBack(scene.brokers, scene.dlqTopic);
   assert.deepEqual(letters.map((letter) => letter.value?.length), large.map((v) => v.length));
   const compared = await assertCountsExact(db.sql, valid);
   printFigures("bad_input_large", {

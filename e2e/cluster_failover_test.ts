@@ -11,12 +11,10 @@ import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import { partitionReplicas } from "@activity/shared/kafka";
 import { brokerLogNotes, startOwnCluster } from "../testing/kafka_cluster.ts";
-import { createTestDatabase } from "../testing/services.ts";
+import { createTestDatabase, printFigures, waitUntil } from "../testing/mod.ts";
 import { loadFigures, startClusterLoad } from "../testing/cluster_load.ts";
 import { busiestLeader, waitForFullIsr } from "../testing/cluster_state.ts";
 import { longestStall, normalLongestGap } from "../testing/progress_stall.ts";
-import { waitUntil } from "../testing/pipeline_events.ts";
-import { printFigures } from "../testing/fault_figures.ts";
 
 const EVENTS = 60_000;
 const RATE = 2_000;

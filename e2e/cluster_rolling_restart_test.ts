@@ -10,13 +10,10 @@
 import assert from "node:assert/strict";
 import { partitionReplicas } from "@activity/shared/kafka";
 import { brokerLogNotes, startOwnCluster } from "../testing/kafka_cluster.ts";
-import { createTestDatabase } from "../testing/services.ts";
+import { createTestDatabase, printFigures, sleep, waitUntil } from "../testing/mod.ts";
 import { loadFigures, startClusterLoad } from "../testing/cluster_load.ts";
 import { busiestLeader, waitForFullIsr } from "../testing/cluster_state.ts";
 import { longestStall } from "../testing/progress_stall.ts";
-import { waitUntil } from "../testing/pipeline_events.ts";
-import { printFigures } from "../testing/fault_figures.ts";
-import { sleep } from "../testing/fault_processes.ts";
 
 const RATE = 2_000;
 /** More than the restarts take: the producer is stopped once the last broker is back. */

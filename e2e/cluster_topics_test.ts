@@ -11,10 +11,15 @@ import assert from "node:assert/strict";
 import { ConfigResourceTypes, type Kafka } from "kafkajs";
 import { createKafka, ensureTopics, liveBrokers, partitionReplicas } from "@activity/shared/kafka";
 import { clusterForTest } from "../testing/kafka_cluster.ts";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
+import {
+  cliArgs,
+  createTestDatabase,
+  spawnConsumerProcess,
+  testServices,
+  uniqueName,
+  waitUntil,
+} from "../testing/mod.ts";
 import { runProducerCli } from "../testing/producer_topic.ts";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { waitUntil } from "../testing/pipeline_events.ts";
 
 /** Replicas per partition (all equal) and the topic's min.insync.replicas, read from the brokers. */
 async function replicationOf(
@@ -45,21 +50,8 @@ async function replicationOf(
 }
 
 function producerArgs(brokers: readonly string[], topic: string, extra: string[] = []): string[] {
-  return [
-    "--brokers",
-    brokers.join(","),
-    "--topic",
-    topic,
-    "--count",
-    "50",
-    "--rate",
-    "max",
-    "--seed",
-    "7",
-    "--metrics-port",
-    "0",
-    ...extra,
-  ];
+  const flags = { brokers: brokers.join(","), topic, count: 50, rate: "max", seed: 7 };
+  return [...cliArgs({ ...flags, "metrics-port": 0 }), ...extra];
 }
 
 Deno.test("on a three-broker cluster the programs create topics replicated as their settings say", async (t) => {

@@ -18,8 +18,8 @@ import {
   parseCompose,
   parseVolume,
 } from "../tools/compose_model.ts";
+import { createTestDatabase } from "../testing/mod.ts";
 import { commandOutput } from "../testing/command_output.ts";
-import { createTestDatabase } from "../testing/services.ts";
 
 const composeText = await Deno.readTextFile(`${REPO_ROOT}/docker-compose.yml`);
 const compose = parseCompose(composeText);

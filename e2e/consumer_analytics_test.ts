@@ -15,8 +15,7 @@ import {
   parseTopicMessage,
 } from "../testing/analytics_expected.ts";
 import { analyticsMessages, commitMessages } from "../testing/analytics_input.ts";
-import { seededRandom } from "../testing/pipeline_events.ts";
-import { createTestDatabase } from "../testing/services.ts";
+import { createTestDatabase, seededRandom } from "../testing/mod.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 

@@ -1,25 +1,15 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { commandOutput } from "../testing/command_output.ts";
 import { CONSUMER_PERMISSIONS } from "../testing/consumer_fixture.ts";
 
 async function runCli(args: string[], env: Record<string, string> = {}) {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...CONSUMER_PERMISSIONS,
-      fileURLToPath(new URL("../consumer/main.ts", import.meta.url)),
-      ...args,
-    ],
+  const main = fileURLToPath(new URL("../consumer/main.ts", import.meta.url));
+  const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
+    args: ["run", ...CONSUMER_PERMISSIONS, main, ...args],
     env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    out: decoder.decode(result.stdout),
-    err: decoder.decode(result.stderr),
-  };
+  });
+  return { code, out: stdout, err: stderr };
 }
 
 Deno.test("consumer --help lists every setting with its variable and exits 0", async () => {

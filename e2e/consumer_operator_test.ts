@@ -5,13 +5,24 @@
  * pace, in lines that are all JSON in JSON mode; nothing waits silently.
  */
 import assert from "node:assert/strict";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { printFigures } from "../testing/fault_figures.ts";
-import { faultConsumerFlags, freePort, httpGet, sleep } from "../testing/fault_processes.ts";
+import {
+  cliArgs,
+  createTestDatabase,
+  eventMessages,
+  faultConsumerFlags,
+  freePort,
+  httpGet,
+  printFigures,
+  publishRaw,
+  seededEvents,
+  sleep,
+  spawnConsumerProcess,
+  startConsumerRun,
+  testServices,
+  uniqueName,
+  waitUntil,
+} from "../testing/mod.ts";
 import { runProducerCli } from "../testing/producer_topic.ts";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
-import { eventMessages, publishRaw, seededEvents, waitUntil } from "../testing/pipeline_events.ts";
-import { startConsumerRun } from "../testing/consumer_run.ts";
 
 /** Every stderr line, parsed: a line that is not JSON fails the test. */
 function jsonLines(stderr: string): Record<string, unknown>[] {
@@ -100,16 +111,12 @@ Deno.test("a metrics port already in use stops either program with exit 2, namin
     const said = jsonLines(consumer.stderr).map((line) => String(line.msg)).join("\n");
     assert.match(said, new RegExp(`port ${port} is already in use`));
     assert.match(said, /--metrics-port \(CONSUMER_METRICS_PORT\)/);
-    const producer = await runProducerCli([
-      "--brokers",
-      brokers.join(","),
-      "--topic",
+    const producer = await runProducerCli(cliArgs({
+      brokers: brokers.join(","),
       topic,
-      "--count",
-      "1",
-      "--metrics-port",
-      String(port),
-    ]);
+      count: 1,
+      "metrics-port": port,
+    }));
     assert.equal(producer.code, 2);
     assert.match(producer.stderr, new RegExp(`port ${port} is already in use`));
     assert.match(producer.stderr, /--metrics-port \(PRODUCER_METRICS_PORT\)/);

@@ -4,35 +4,29 @@
  * database must not count every event again. Real broker, PostgreSQL and CLI.
  */
 import assert from "node:assert/strict";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { startConsumerRun } from "../testing/consumer_run.ts";
-import { printFigures } from "../testing/fault_figures.ts";
-import { explained, faultConsumerFlags, logLines } from "../testing/fault_processes.ts";
-import { assertCountsExact } from "../testing/fault_topic.ts";
 import {
   acceptedEvents,
+  assertCountsExact,
   eventMessages,
+  explained,
+  logLines,
+  printFigures,
   publishRaw,
   seededEvents,
+  startConsumerRun,
+  uniqueName,
   waitUntil,
-} from "../testing/pipeline_events.ts";
-import { uniqueName } from "../testing/services.ts";
+} from "../testing/mod.ts";
 
 Deno.test("a second consumer group on the same database refuses to start, and an explicit take-over moves the offsets without counting twice", async () => {
   await using run = await startConsumerRun({ name: "owner", partitions: 3 });
   const first = seededEvents({ count: 600, seed: 61 });
   await publishRaw(run.kafka, run.topic, eventMessages(first));
-  await run.committed(600);
-  const flags = faultConsumerFlags({
-    brokers: run.brokers.join(","),
-    topic: run.topic,
-    "database-url": run.db.url,
-    "dlq-topic": run.dlqTopic,
-  });
+  await run.reach(600);
   const renamed = uniqueName("owner_renamed");
 
   // A renamed group, while the first one runs: refused, naming the owner and the way out.
-  const refused = await spawnConsumerProcess({ ...flags, group: renamed }).finished;
+  const refused = await run.spawn({ group: renamed }).finished;
   assert.equal(refused.code, 2);
   const message = logLines(refused.stderr).map((line) => String(line.msg)).join("\n");
   assert.match(message, new RegExp(`counted into this database by consumer group "${run.group}"`));
@@ -43,8 +37,7 @@ Deno.test("a second consumer group on the same database refuses to start, and an
   assert.equal((await run.consumer.finished).code, 0);
   const second = seededEvents({ count: 400, seed: 62 });
   await publishRaw(run.kafka, run.topic, eventMessages(second));
-  const successor = spawnConsumerProcess({
-    ...flags,
+  const successor = run.spawn({
     group: renamed,
     "take-over-from": run.group,
     "log-level": "info",
@@ -67,7 +60,7 @@ Deno.test("a second consumer group on the same database refuses to start, and an
   assert.deepEqual(groups.map((row) => row.consumer_group), [renamed]);
 
   // The old group, started again by mistake, now refuses in turn.
-  const again = await spawnConsumerProcess({ ...flags, group: run.group }).finished;
+  const again = await run.spawn().finished;
   assert.equal(again.code, 2);
   printFigures("group_ownership", {
     refused_exit: refused.code,

@@ -8,11 +8,19 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { CompressionTypes } from "kafkajs";
 import { ensureTopics } from "@activity/shared/kafka";
-import { startConsumerRun } from "../testing/consumer_run.ts";
-import { printFigures } from "../testing/fault_figures.ts";
-import { httpGet, logLines, sleep } from "../testing/fault_processes.ts";
-import { assertCountsExact, readTopicBack } from "../testing/fault_topic.ts";
-import { eventMessages, publishRaw, seededEvents, waitUntil } from "../testing/pipeline_events.ts";
+import {
+  assertCountsExact,
+  eventMessages,
+  httpGet,
+  logLines,
+  printFigures,
+  publishRaw,
+  readTopicBack,
+  seededEvents,
+  sleep,
+  startConsumerRun,
+  waitUntil,
+} from "../testing/mod.ts";
 
 Deno.test("a message with a 4 MB key between valid events is stored with its key cut, dead-lettered cut, and counting goes on", async () => {
   await using run = await startConsumerRun({ name: "poison_key", partitions: 1 });
@@ -34,7 +42,7 @@ Deno.test("a message with a 4 MB key between valid events is stored with its key
     await producer.disconnect();
   }
   await publishRaw(run.kafka, run.topic, eventMessages(after));
-  await run.committed(1_001, { timeoutMs: 60_000 });
+  await run.reach(1_001, { timeoutMs: 60_000 });
   const seconds = (Date.now() - started) / 1000;
   await assertCountsExact(run.db.sql, [...before, ...after]);
   const [row] = await run.db.sql`SELECT reason, length(message_key) AS stored_key, key_bytes,
@@ -81,7 +89,7 @@ Deno.test("dead letters the topic refuses as they are go cut small, and what it 
     { key: "k2", value: tooLarge },
     ...eventMessages(valid),
   ]);
-  await second.committed(102);
+  await second.reach(102);
   const rows = await second.db.sql`SELECT kafka_offset, dead_letter FROM rejected_events
     ORDER BY kafka_offset`;
   assert.deepEqual(rows.map((row) => row.kafka_offset), ["0", "1"]);
@@ -105,7 +113,7 @@ Deno.test("flush statements that hang on a lock time out and are retried; /ready
   });
   const first = seededEvents({ count: 200, seed: 44, spanMs: 60_000 });
   await publishRaw(run.kafka, run.topic, eventMessages(first));
-  await run.committed(200);
+  await run.reach(200);
   const held = Promise.withResolvers<void>();
   const locked = Promise.withResolvers<void>();
   const lock = run.db.sql.begin(async (tx) => {
@@ -126,7 +134,7 @@ Deno.test("flush statements that hang on a lock time out and are retried; /ready
   await sleep(2_000); // more failed attempts: the log must not repeat itself
   held.resolve();
   await lock;
-  await run.committed(400);
+  await run.reach(400);
   await waitUntil("/readyz is 200 again", async () => {
     return (await httpGet(run.metricsPort, "/readyz"))?.status === 200;
   }, { timeoutMs: 10_000 });

@@ -1,23 +1,23 @@
 import assert from "node:assert/strict";
 import { DAY_MS, encode, MINUTE_MS } from "@activity/shared";
-import { createKafka, ensureTopics } from "@activity/shared/kafka";
+import type postgres from "postgres";
 import { migrate } from "../consumer/mod.ts";
 import { deleteExpired, retentionTargets } from "../consumer/maintenance.ts";
 import { closeRollups } from "../consumer/closed_rollups.ts";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
 import {
   acceptedEvents,
+  assertCountsExact,
+  createConsumerScene,
+  createTestDatabase,
   eventMessages,
+  printFigures,
   publishRaw,
   seededEvents,
   waitUntil,
-} from "../testing/pipeline_events.ts";
-import { assertCountsExact } from "../testing/fault_topic.ts";
-import { printFigures } from "../testing/fault_figures.ts";
-import { startTestConsumer, testConsumerConfig } from "../testing/consumer_fixture.ts";
+} from "../testing/mod.ts";
 
 /** Rows 40 days old and 1 hour old in the per-minute tables, the rollups and rejected_events. */
-async function seedOldAndNew(sql: Awaited<ReturnType<typeof createTestDatabase>>["sql"]) {
+async function seedOldAndNew(sql: postgres.Sql) {
   // Seeded with their rollups: every bucket is rolled up (materialised) already.
   await sql`UPDATE rollup_watermark SET hours_closed_before = 'infinity',
     days_closed_before = 'infinity'`;
@@ -38,7 +38,7 @@ async function seedOldAndNew(sql: Awaited<ReturnType<typeof createTestDatabase>>
   }
 }
 
-async function rowCounts(sql: Awaited<ReturnType<typeof createTestDatabase>>["sql"]) {
+async function rowCounts(sql: postgres.Sql) {
   const [row] = await sql`SELECT
     (SELECT count(*) FROM user_event_summary)::int AS summary,
     (SELECT count(*) FROM user_event_hourly)::int AS hourly,
@@ -76,25 +76,11 @@ Deno.test("retention deletes per-minute rows and rejections past the window in s
 });
 
 Deno.test("a running consumer applies retention and samples table sizes in the background", async () => {
-  const { brokers } = await testServices();
-  await using db = await createTestDatabase("consumer_upkeep");
+  await using scene = await createConsumerScene({ name: "consumer_upkeep", partitions: 1 });
+  const { db } = scene;
   await migrate(db.url);
   await seedOldAndNew(db.sql);
-  const topic = uniqueName("upkeep");
-  await ensureTopics(createKafka({ brokers, clientId: "consumer-upkeep-test" }), [
-    { topic, partitions: 1 },
-  ]);
-  const consumer = startTestConsumer(
-    testConsumerConfig({
-      brokers: brokers.join(","),
-      topic,
-      group: uniqueName("upkeep_group"),
-      "database-url": db.url,
-      "dlq-topic": `${topic}.dlq`,
-    }),
-    "consumer",
-    { maintenanceIntervalMs: 200 },
-  );
+  const consumer = scene.start({}, { run: { maintenanceIntervalMs: 200 } });
   try {
     await waitUntil("old rows are deleted and sizes sampled", async () => {
       const [samples] = await db.sql`SELECT count(*)::int AS n FROM storage_samples
@@ -130,12 +116,9 @@ function eventAt(user: string, ms: number) {
 }
 
 Deno.test("retention and late events follow one rule: a minute is gone once its end is past the cutoff, and never comes back partial", async () => {
-  const { brokers } = await testServices();
-  await using db = await createTestDatabase("consumer_retention_rule");
+  await using scene = await createConsumerScene({ name: "retention_rule", partitions: 1 });
+  const { db, kafka, topic } = scene;
   await migrate(db.url);
-  const kafka = createKafka({ brokers, clientId: "retention-rule-test" });
-  const topic = uniqueName("retention_rule");
-  await ensureTopics(kafka, [{ topic, partitions: 1 }]);
   const cutoff = Date.now() - DAY_MS; // --retention-days 1
   const minuteStart = (ms: number) => ms - (ms % MINUTE_MS);
   // A minute ending 10 s before the cutoff is gone; one ending 40 s after it is kept.
@@ -146,18 +129,9 @@ Deno.test("retention and late events follow one rule: a minute is gone once its 
     .sql`INSERT INTO user_event_summary (user_id, event_minute, event_type, event_hour, event_count)
     VALUES ('seeded', ${new Date(goneMinute - 3 * 3_600_000)}, 'click',
       date_trunc('hour', ${new Date(goneMinute - 3 * 3_600_000)}::timestamptz, 'UTC'), 1)`;
-  const consumer = startTestConsumer(
-    testConsumerConfig({
-      brokers: brokers.join(","),
-      topic,
-      group: uniqueName("retention_rule_group"),
-      "database-url": db.url,
-      "dlq-topic": `${topic}.dlq`,
-      "retention-days": 1,
-    }),
-    "consumer",
-    { maintenanceIntervalMs: 3_600_000 },
-  );
+  const consumer = scene.start({ "retention-days": 1 }, {
+    run: { maintenanceIntervalMs: 3_600_000 },
+  });
   try {
     await publishRaw(kafka, topic, [
       eventAt("late", goneMinute + MINUTE_MS - 1), // the last millisecond of a gone minute
@@ -202,25 +176,12 @@ Deno.test("retention and late events follow one rule: a minute is gone once its 
 });
 
 Deno.test("hourly and daily rollups are written once per event: by the upkeep when their bucket closes, or by the flush of a later event", async () => {
-  const { brokers } = await testServices();
-  await using db = await createTestDatabase("closed_rollups");
-  const kafka = createKafka({ brokers, clientId: "closed-rollups-test" });
-  const topic = uniqueName("closed_rollups");
-  await ensureTopics(kafka, [{ topic, partitions: 2 }]);
+  await using scene = await createConsumerScene({ name: "closed_rollups", partitions: 2 });
+  const { db, kafka, topic } = scene;
   // Events over the last 40 hours: most of their hours close at the upkeep's first run.
   const first = seededEvents({ count: 3_000, seed: 71 });
   await publishRaw(kafka, topic, eventMessages(first));
-  const consumer = startTestConsumer(
-    testConsumerConfig({
-      brokers: brokers.join(","),
-      topic,
-      group: uniqueName("closed_rollups_group"),
-      "database-url": db.url,
-      "dlq-topic": `${topic}.dlq`,
-    }),
-    "consumer",
-    { maintenanceIntervalMs: 50 },
-  );
+  const consumer = scene.start({}, { run: { maintenanceIntervalMs: 50 } });
   try {
     await waitUntil("the first events are counted and their closed hours rolled up", async () => {
       if (await acceptedEvents(db.sql) < 3_000) return false;

@@ -8,58 +8,26 @@
  */
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
-import { createKafka } from "@activity/shared/kafka";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { printFigures } from "../testing/fault_figures.ts";
+import type { ConsumerScene } from "../testing/consumer_run.ts";
 import {
+  acceptedEvents,
+  assertCountsExact,
+  createConsumerScene,
+  eventMessages,
   explained,
-  faultConsumerFlags,
   freePort,
   logLines,
   metricSum,
-  scrapeMetrics,
-} from "../testing/fault_processes.ts";
-import { assertCountsExact } from "../testing/fault_topic.ts";
-import {
-  acceptedEvents,
-  committedMessages,
-  eventMessages,
+  printFigures,
   publishRaw,
+  scrapeMetrics,
   seededEvents,
   waitUntil,
-} from "../testing/pipeline_events.ts";
-import {
-  createTestDatabase,
-  type TestDatabase,
-  testServices,
-  uniqueName,
-} from "../testing/services.ts";
+} from "../testing/mod.ts";
 
-interface Scene {
-  readonly brokers: string[];
-  readonly kafka: Kafka;
-  readonly db: TestDatabase;
-  readonly topic: string;
-  readonly group: string;
-  readonly flags: Record<string, string | number>;
-}
-
-async function scene(name: string, partitions: number): Promise<Scene> {
-  const { brokers } = await testServices();
-  const db = await createTestDatabase(name);
-  const topic = uniqueName(name);
-  const kafka = createKafka({ brokers, clientId: `${name}-test` });
-  await createTopic(kafka, topic, partitions);
-  const group = uniqueName(`${name}_group`);
-  const flags = faultConsumerFlags({
-    brokers: brokers.join(","),
-    topic,
-    group,
-    "database-url": db.url,
-    "dlq-topic": `${topic}.dlq`,
-    "log-level": "info",
-  });
-  return { brokers, kafka, db, topic, group, flags };
+/** The consumer CLI on `s`, logging at info level (the lines these tests look for). */
+function spawnInfo(s: ConsumerScene, extra: Record<string, string | number> = {}) {
+  return s.spawn({ "log-level": "info", ...extra });
 }
 
 async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
@@ -87,8 +55,8 @@ async function deleteTopic(kafka: Kafka, topic: string): Promise<void> {
 }
 
 /** Runs the consumer CLI until `total` events are counted in all, then stops it with SIGTERM. */
-async function consumeUntil(s: Scene, total: number) {
-  const consumer = spawnConsumerProcess(s.flags);
+async function consumeUntil(s: ConsumerScene, total: number) {
+  const consumer = spawnInfo(s);
   await explained(
     consumer,
     waitUntil(`${total} events counted`, async () => await acceptedEvents(s.db.sql) >= total),
@@ -100,8 +68,7 @@ async function consumeUntil(s: Scene, total: number) {
 }
 
 Deno.test("a topic deleted and created again is read from its start as a new topic, saying so", async () => {
-  const s = await scene("recreated", 2);
-  await using _db = s.db;
+  await using s = await createConsumerScene({ name: "recreated", partitions: 2 });
   const old = seededEvents({ count: 400, seed: 51 });
   await publishRaw(s.kafka, s.topic, eventMessages(old));
   await consumeUntil(s, 400);
@@ -121,18 +88,14 @@ Deno.test("a topic deleted and created again is read from its start as a new top
 });
 
 Deno.test("a topic deleted and created again while the consumer runs: the new topic is counted from its start", async () => {
-  const s = await scene("recreated_live", 1);
-  await using _db = s.db;
-  const consumer = spawnConsumerProcess(s.flags);
+  await using s = await createConsumerScene({ name: "recreated_live", partitions: 1 });
+  const consumer = spawnInfo(s);
   try {
     const old = seededEvents({ count: 300, seed: 53 });
     await publishRaw(s.kafka, s.topic, eventMessages(old));
     await explained(
       consumer,
-      waitUntil(
-        "300 committed",
-        async () => await committedMessages(s.db.sql, s.group, s.topic) >= 300,
-      ),
+      s.reach(300),
     );
     await deleteTopic(s.kafka, s.topic);
     await createTopic(s.kafka, s.topic, 1);
@@ -155,8 +118,7 @@ Deno.test("a topic deleted and created again while the consumer runs: the new to
 });
 
 Deno.test("messages retention removed before they were read are a recorded gap; a log truncated under the stored offset stops the consumer", async () => {
-  const s = await scene("gap", 1);
-  await using _db = s.db;
+  await using s = await createConsumerScene({ name: "gap", partitions: 1 });
   const read = seededEvents({ count: 100, seed: 55 });
   await publishRaw(s.kafka, s.topic, eventMessages(read));
   await consumeUntil(s, 100);
@@ -169,7 +131,7 @@ Deno.test("messages retention removed before they were read are a recorded gap; 
   await admin.deleteTopicRecords({ topic: s.topic, partitions: [{ partition: 0, offset: "130" }] });
   await admin.disconnect();
   const metricsPort = freePort();
-  const consumer = spawnConsumerProcess({ ...s.flags, "metrics-port": metricsPort });
+  const consumer = spawnInfo(s, { "metrics-port": metricsPort });
   let lost = 0;
   await explained(
     consumer,
@@ -178,7 +140,7 @@ Deno.test("messages retention removed before they were read are a recorded gap; 
         await scrapeMetrics(metricsPort) ?? "",
         "activity_consumer_lost_messages_total",
       );
-      return await committedMessages(s.db.sql, s.group, s.topic) >= 150;
+      return await s.committed() >= 150;
     }),
   );
   consumer.kill("SIGTERM");
@@ -194,23 +156,21 @@ Deno.test("messages retention removed before they were read are a recorded gap; 
 
   // Truncation: the stored offset is past the end of the same topic's log.
   await s.db.sql`UPDATE consumer_offsets SET next_offset = 10000 WHERE topic = ${s.topic}`;
-  const stopped = spawnConsumerProcess(s.flags);
+  const stopped = spawnInfo(s);
   const finished = await stopped.finished;
   assert.equal(finished.code, 1);
   const message = logLines(finished.stderr).map((line) => JSON.stringify(line)).join("\n");
   assert.match(message, /partition 0 of topic \\"[^"]+\\" ends at offset 150/);
   assert.match(message, /has read it up to offset 10000/);
   assert.match(message, /DELETE FROM consumer_offsets/);
-  assert.equal(await committedMessages(s.db.sql, s.group, s.topic), 10_000, "nothing moved");
+  assert.equal(await s.committed(), 10_000, "nothing moved");
   printFigures("retention_gap", { gap_from: 100, gap_to: 130, lost: 30, counted_after_gap: 20 });
 });
 
 Deno.test("after a refused flush, a partition that gets no new message is read again from the stored offset at once", async () => {
-  const s = await scene("refused_quiet", 2);
-  await using _db = s.db;
+  await using s = await createConsumerScene({ name: "refused_quiet", partitions: 2 });
   const metricsPort = freePort();
-  const consumer = spawnConsumerProcess({
-    ...s.flags,
+  const consumer = spawnInfo(s, {
     "metrics-port": metricsPort,
     "flush-interval-ms": 4_000,
     "flush-events": 100_000,
@@ -236,9 +196,9 @@ Deno.test("after a refused flush, a partition that gets no new message is read a
     // No new message is published: the refused partition must be read again by itself.
     await explained(
       consumer,
-      waitUntil("offsets 40..99 are committed", async () => {
-        return await committedMessages(s.db.sql, s.group, s.topic) >= 100;
-      }, { timeoutMs: 30_000 }),
+      waitUntil("offsets 40..99 are committed", async () => await s.committed() >= 100, {
+        timeoutMs: 30_000,
+      }),
     );
     await assertCountsExact(s.db.sql, events.slice(40));
     const text = await scrapeMetrics(metricsPort) ?? "";

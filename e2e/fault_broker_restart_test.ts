@@ -1,5 +1,5 @@
 /**
- * Issue 8: the Kafka broker stopped and restarted (same data directory) while
+ * The Kafka broker stopped and restarted (same data directory) while
  * the producer CLI publishes and the consumer CLI counts. The test runs a
  * broker of its own on free ports (the shared one on 9092 is never touched).
  * Neither program is restarted: both must recover by themselves, the producer
@@ -7,13 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { startOwnBroker } from "../testing/fault_broker.ts";
-import { createTestDatabase, uniqueName } from "../testing/services.ts";
-import { committedMessages, waitUntil } from "../testing/pipeline_events.ts";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { summaryOf, watchProducer } from "../testing/producer_topic.ts";
-import { assertCountsExact, eventsOf, readTopicBack } from "../testing/fault_topic.ts";
-import { exitOf, explained, faultConsumerFlags, sleep } from "../testing/fault_processes.ts";
-import { printFigures } from "../testing/fault_figures.ts";
+import {
+  assertCountsExact,
+  createConsumerScene,
+  eventsOf,
+  printFigures,
+  readTopicBack,
+  sleep,
+  summaryOf,
+} from "../testing/mod.ts";
+import { exitOf } from "../testing/fault_processes.ts";
+import { assertEachEventOnce } from "../testing/fault_topic.ts";
 
 const EVENTS = 40_000;
 const DOWN_MS = 3_000;
@@ -22,47 +26,21 @@ Deno.test("the Kafka broker stopped and restarted mid-stream: the producer and t
   const started = performance.now();
   await using broker = await startOwnBroker();
   const { brokers } = broker;
-  await using db = await createTestDatabase("fault_broker");
-  const topic = uniqueName("fault_broker");
-  const group = uniqueName("fault_broker_group");
-  const producer = watchProducer([
-    "--brokers",
-    brokers.join(","),
-    "--topic",
-    topic,
-    "--partitions",
-    "6",
-    "--rate",
-    "2000",
-    "--count",
-    String(EVENTS),
-    "--seed",
-    "31337",
-    "--metrics-port",
-    "0",
-    "--progress-interval",
-    "1s",
-  ]);
-  await using consumer = spawnConsumerProcess(faultConsumerFlags({
-    brokers: brokers.join(","),
-    topic,
-    group,
-    "database-url": db.url,
-    "dlq-topic": `${topic}.dlq`,
-    // Progress lines in the log: a failure shows how far it got.
-    "log-level": "info",
-  }));
-  const committed = () => committedMessages(db.sql, group, topic);
+  await using scene = await createConsumerScene({ name: "fault_broker", partitions: 6, brokers });
+  const producer = scene.startProducer({
+    rate: 2000,
+    count: EVENTS,
+    seed: 31337,
+    "progress-interval": "1s",
+  });
+  // Progress lines in the log: a failure shows how far it got.
+  await using consumer = scene.spawn({ "log-level": "info" });
+  const committed = scene.committed;
   let outageMs = 0;
   let consumerRecoveryMs = 0;
   let producerRun;
   try {
-    await explained(
-      consumer,
-      waitUntil("10 000 events are committed", async () => await committed() >= 10_000, {
-        timeoutMs: 60_000,
-      }),
-    );
+    await scene.reach(10_000, { explain: consumer });
     const stoppedAt = performance.now();
     await broker.stop();
     await sleep(DOWN_MS);
@@ -70,12 +48,7 @@ Deno.test("the Kafka broker stopped and restarted mid-stream: the producer and t
     outageMs = Math.round(performance.now() - stoppedAt);
     const back = performance.now();
     const before = await committed();
-    await explained(
-      consumer,
-      waitUntil("the consumer commits again", async () => await committed() > before, {
-        timeoutMs: 60_000,
-      }),
-    );
+    await scene.reach(before + 1, { explain: consumer });
     consumerRecoveryMs = Math.round(performance.now() - back);
     producerRun = await producer.waitFor((line) => line.msg === "summary", 120_000)
       .then(() => exitOf(producer));
@@ -91,24 +64,14 @@ Deno.test("the Kafka broker stopped and restarted mid-stream: the producer and t
   const summary = summaryOf(producerRun);
   assert.equal(summary.sent, EVENTS);
   assert.equal(summary.failed, 0);
-  await explained(
-    consumer,
-    waitUntil("every event is committed", async () => await committed() >= EVENTS, {
-      timeoutMs: 90_000,
-    }),
-  );
+  await scene.reach(EVENTS, { timeoutMs: 90_000, explain: consumer });
   consumer.kill("SIGTERM");
   const { code, stderr } = await consumer.finished;
   assert.equal(code, 0, stderr.slice(-3_000));
 
-  const messages = await readTopicBack(brokers, topic);
-  const decoder = new TextDecoder();
-  const ids = new Set(
-    messages.map((message) => JSON.parse(decoder.decode(message.value!)).event_id),
-  );
-  assert.equal(messages.length, EVENTS, "the topic holds exactly what the producer sent");
-  assert.equal(ids.size, EVENTS, "no event was written twice");
-  const compared = await assertCountsExact(db.sql, eventsOf(messages));
+  const messages = await readTopicBack(brokers, scene.topic);
+  assertEachEventOnce(messages, EVENTS);
+  const compared = await assertCountsExact(scene.db.sql, eventsOf(messages));
   assert.equal(await committed(), EVENTS);
   printFigures("fault_broker_restart", {
     broker_restarts: 1,

@@ -1,128 +1,128 @@
 /**
- * Issue 8: three consumer CLIs in one group while the producer CLI publishes;
- * members leave (SIGTERM), are killed (SIGKILL) and join mid-stream; the
+ * Members joining, leaving and dying in one consumer group: up to three
+ * consumer CLIs while the producer CLI publishes; members leave (SIGTERM), are
+ * killed (SIGKILL) and join mid-stream, and each does some of the work before
+ * it goes (else the group would only be one consumer with spectators). The
  * counts are then compared with counts computed from the topic read back.
  */
 import assert from "node:assert/strict";
-import { createKafka } from "@activity/shared/kafka";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
-import { committedMessages, waitUntil } from "../testing/pipeline_events.ts";
-import { type ConsumerProcess, spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { summaryOf, watchProducer } from "../testing/producer_topic.ts";
+import type { ConsumerProcess } from "../testing/consumer_fixture.ts";
 import {
   assertCountsExact,
+  createConsumerScene,
   eventsOf,
+  explained,
+  freePort,
+  metricSum,
+  printFigures,
   readTopicBack,
+  scrapeMetrics,
+  summaryOf,
   topicMessageCount,
-} from "../testing/fault_topic.ts";
-import { exitOf, faultConsumerFlags } from "../testing/fault_processes.ts";
-import { printFigures } from "../testing/fault_figures.ts";
+  waitUntil,
+} from "../testing/mod.ts";
 
 const EVENTS = 100_000;
 
-Deno.test("three consumers in one group, members leaving, being killed and joining mid-stream, count every event exactly once", async () => {
+/**
+ * Group changes when the group has committed so many events: "+a" joins a, "-a" makes it
+ * leave (SIGTERM), "×a" kills it (SIGKILL); at most three members at a time.
+ */
+const PLAN: readonly [number, ...string[]][] = [
+  [0, "+a", "+b", "+c"],
+  [10_000, "-b"],
+  [25_000, "×c", "+d"],
+  [45_000, "+b2", "-a"],
+  [65_000, "×d", "+e"],
+  [80_000, "+f"],
+];
+
+interface Member {
+  readonly process: ConsumerProcess;
+  readonly metricsPort: number;
+}
+
+Deno.test("three consumers in one group, members leaving, being killed and joining mid-stream, each doing some of the work, count every event exactly once", async () => {
   const started = performance.now();
-  const { brokers } = await testServices();
-  await using db = await createTestDatabase("fault_group");
-  const topic = uniqueName("fault_group");
-  const group = uniqueName("fault_group_group");
-  const kafka = createKafka({ brokers, clientId: "fault-group-test" });
-  const producer = watchProducer([
-    "--brokers",
-    brokers.join(","),
-    "--topic",
-    topic,
-    "--partitions",
-    "6",
-    "--rate",
-    "4000",
-    "--count",
-    String(EVENTS),
-    "--seed",
-    "77",
-    "--metrics-port",
-    "0",
-    "--progress-interval",
-    "2s",
-  ]);
-  const flags = faultConsumerFlags({
-    brokers: brokers.join(","),
-    topic,
-    group,
-    "database-url": db.url,
-    "dlq-topic": `${topic}.dlq`,
-  });
-  const committed = () => committedMessages(db.sql, group, topic);
-  const reach = (n: number) =>
-    waitUntil(`${n} events are committed`, async () => await committed() >= n, {
-      timeoutMs: 90_000,
-    });
-  const members = new Map<string, ConsumerProcess>();
+  await using scene = await createConsumerScene({ name: "fault_group", partitions: 6 });
+  // Publishes until stopped, so the last member to join gets some of the stream too.
+  const producer = scene.startProducer({ rate: 4000, seed: 77, "progress-interval": "2s" });
+  const members = new Map<string, Member>();
   const counts = { joins: 0, leaves: 0, kills: 0 };
+  const committedBy = new Map<string, number>();
   const join = (name: string) => {
-    members.set(name, spawnConsumerProcess(flags));
+    const metricsPort = freePort();
+    members.set(name, { process: scene.spawn({ "metrics-port": metricsPort }), metricsPort });
     counts.joins++;
   };
-  const leave = async (name: string) => {
-    const member = members.get(name)!;
-    members.delete(name);
-    member.kill("SIGTERM");
-    const { code, stderr } = await member.finished;
-    assert.equal(code, 0, `${name} did not leave cleanly:\n${stderr.slice(-2_000)}`);
-    counts.leaves++;
+  // Events a member committed itself: it held partitions and counted some of the stream.
+  const worked = async (name: string) => {
+    const { process, metricsPort } = members.get(name)!;
+    await explained(
+      process,
+      waitUntil(`${name} commits events of its own`, async () => {
+        const metrics = await scrapeMetrics(metricsPort) ?? "";
+        committedBy.set(name, metricSum(metrics, "activity_consumer_events_accepted_total"));
+        return committedBy.get(name)! > 0;
+      }, { timeoutMs: 60_000 }),
+    );
   };
-  const kill = async (name: string) => {
-    const member = members.get(name)!;
+  // SIGTERM: it leaves the group cleanly; SIGKILL: it dies, and the group waits out its session.
+  const remove = async (name: string, signal: "SIGTERM" | "SIGKILL") => {
+    const { process } = members.get(name)!;
     members.delete(name);
-    member.kill("SIGKILL");
-    const { signal, stderr } = await member.finished;
-    assert.equal(signal, "SIGKILL", `${name} exited by itself:\n${stderr.slice(-2_000)}`);
-    counts.kills++;
+    process.kill(signal);
+    const { code, signal: endedBy, stderr } = await process.finished;
+    const log = stderr.slice(-2_000);
+    if (signal === "SIGTERM") assert.equal(code, 0, `${name} did not leave cleanly:\n${log}`);
+    else assert.equal(endedBy, "SIGKILL", `${name} exited by itself:\n${log}`);
+    counts[signal === "SIGTERM" ? "leaves" : "kills"]++;
   };
+  const reach = (n: number) => scene.reach(n, { timeoutMs: 90_000 });
 
   let producerRun;
   let midStream = { ...counts };
   try {
     await producer.waitFor((line) => line.msg === "publishing");
-    join("a");
-    join("b");
-    join("c");
-    await reach(10_000);
-    await leave("b");
-    await reach(25_000);
-    await kill("c");
-    join("d");
-    await reach(45_000);
-    join("b2");
-    await leave("a");
-    await reach(65_000);
-    await kill("d");
-    join("e");
-    await reach(80_000);
-    join("f");
-    producerRun = await producer.waitFor((line) => line.msg === "summary", 90_000)
-      .then(() => exitOf(producer));
-    const total = await topicMessageCount(kafka, topic);
-    await reach(total);
+    for (const [committed, ...changes] of PLAN) {
+      await reach(committed);
+      for (const change of changes) {
+        const name = change.slice(1);
+        if (change[0] === "+") join(name);
+        else {
+          await worked(name);
+          await remove(name, change[0] === "-" ? "SIGTERM" : "SIGKILL");
+        }
+      }
+    }
+    for (const name of members.keys()) await worked(name);
+    await waitUntil(`${EVENTS} events are published`, async () => {
+      return await topicMessageCount(scene.kafka, scene.topic) >= EVENTS;
+    }, { timeoutMs: 90_000 });
+    producerRun = await producer.stop("SIGTERM");
     midStream = { ...counts };
-    for (const name of [...members.keys()]) await leave(name);
+    await reach(await topicMessageCount(scene.kafka, scene.topic));
+    for (const name of [...members.keys()]) await remove(name, "SIGTERM");
   } finally {
-    for (const member of members.values()) await member[Symbol.asyncDispose]();
+    for (const member of members.values()) await member.process[Symbol.asyncDispose]();
     await producer.stop("SIGKILL");
   }
   assert.equal(producerRun.code, 0, producerRun.stderr.slice(-2_000));
-  assert.equal(summaryOf(producerRun).sent, EVENTS);
+  console.log("committed by each member", Object.fromEntries(committedBy));
+  assert.equal(committedBy.size, midStream.joins, "every member was watched");
+  assert.ok([...committedBy.values()].every((n) => n > 0), "every member did some of the work");
 
-  const messages = await readTopicBack(brokers, topic);
-  assert.equal(messages.length, EVENTS);
-  const compared = await assertCountsExact(db.sql, eventsOf(messages));
-  assert.equal(await committed(), EVENTS);
+  const messages = await readTopicBack(scene.brokers, scene.topic);
+  assert.equal(summaryOf(producerRun).sent, messages.length, "the producer's count and the topic");
+  assert.ok(messages.length >= EVENTS, `only ${messages.length} events were published`);
+  const compared = await assertCountsExact(scene.db.sql, eventsOf(messages));
+  assert.equal(await scene.committed(), messages.length);
   printFigures("fault_consumer_group", {
     members_at_most: 3,
     joins: midStream.joins,
     leaves_mid_stream: midStream.leaves,
     kills_mid_stream: midStream.kills,
-    events: EVENTS,
+    events: messages.length,
     events_compared: compared.events,
     rows_compared: compared.rows,
     lost: 0,

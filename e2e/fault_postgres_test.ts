@@ -1,63 +1,57 @@
 /**
- * Issue 8: PostgreSQL failing under the consumer CLI while events stream in.
- * First its connections are terminated again and again (many in the middle of
- * a flush), then PostgreSQL is unreachable for 30 s: the consumer reaches it
- * through a fault-injecting TCP proxy that refuses connections, so the shared
- * server is never touched. It must recover by itself and count every event
- * once.
+ * PostgreSQL failing under the consumer CLI while events stream in. First its
+ * connections are terminated again and again (many in the middle of a flush),
+ * then PostgreSQL is unreachable for 30 s: the consumer reaches it through a
+ * fault-injecting TCP proxy that refuses connections, so the shared server is
+ * never touched. It must recover by itself and count every event once.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { createKafka, ensureTopics } from "@activity/shared/kafka";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
-import {
-  committedMessages,
-  eventMessages,
-  seededEvents,
-  waitUntil,
-} from "../testing/pipeline_events.ts";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
 import { startTcpProxy } from "../testing/tcp_proxy.ts";
-import { assertCountsExact, streamInBackground } from "../testing/fault_topic.ts";
-import { faultConsumerFlags, freePort, httpGet, sleep } from "../testing/fault_processes.ts";
-import { printFigures } from "../testing/fault_figures.ts";
+import { streamInBackground } from "../testing/fault_topic.ts";
+import {
+  assertCountsExact,
+  createConsumerScene,
+  eventMessages,
+  freePort,
+  httpGet,
+  printFigures,
+  seededEvents,
+  sleep,
+  testServices,
+  waitUntil,
+} from "../testing/mod.ts";
 
 const OUTAGE_MS = 30_000;
 
 Deno.test("PostgreSQL connections terminated mid-transaction again and again, then PostgreSQL unreachable for 30 s: the consumer recovers by itself and counts every event once", async () => {
   const started = performance.now();
-  const { brokers, databaseUrl } = await testServices();
-  await using db = await createTestDatabase("fault_pg");
-  const topic = uniqueName("fault_pg");
-  const group = uniqueName("fault_pg_group");
-  const kafka = createKafka({ brokers, clientId: "fault-pg-test" });
-  await ensureTopics(kafka, [{ topic, partitions: 4 }]);
-  const database = new URL(db.url).pathname.slice(1);
-  const server = new URL(db.url);
+  const { databaseUrl } = await testServices();
+  await using scene = await createConsumerScene({ name: "fault_pg", partitions: 4 });
+  const database = new URL(scene.db.url).pathname.slice(1);
+  const server = new URL(scene.db.url);
   await using proxy = startTcpProxy({
     hostname: server.hostname,
     port: Number(server.port || 5432),
   });
-  const throughProxy = new URL(db.url);
+  const throughProxy = new URL(scene.db.url);
   throughProxy.port = String(proxy.port);
 
   // More than the test needs: the stream is stopped once PostgreSQL is back.
   const events = seededEvents({ count: 250_000, seed: 808 });
-  const stream = streamInBackground(kafka, topic, eventMessages(events), { ratePerSecond: 2_500 });
+  const stream = streamInBackground(scene.kafka, scene.topic, eventMessages(events), {
+    ratePerSecond: 2_500,
+  });
   const metricsPort = freePort();
-  await using consumer = spawnConsumerProcess(faultConsumerFlags({
-    brokers: brokers.join(","),
-    topic,
-    group,
+  await using consumer = scene.spawn({
     "database-url": throughProxy.toString(),
-    "dlq-topic": `${topic}.dlq`,
     "metrics-port": metricsPort,
     // Small, frequent flushes keep a statement in flight most of the time.
     "flush-events": 1_000,
     "flush-interval-ms": 20,
     "max-buffer-events": 3_000,
-  }));
-  const committed = () => committedMessages(db.sql, group, topic);
+  });
+  const committed = scene.committed;
   let exited = false;
   consumer.finished.then(() => exited = true);
   const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
@@ -135,7 +129,7 @@ Deno.test("PostgreSQL connections terminated mid-transaction again and again, th
     await stream.stop().catch(() => {});
   }
   const published = events.slice(0, await stream.done);
-  const compared = await assertCountsExact(db.sql, published);
+  const compared = await assertCountsExact(scene.db.sql, published);
   assert.equal(await committed(), published.length);
   printFigures("fault_postgres", {
     termination_rounds: terminations.rounds,

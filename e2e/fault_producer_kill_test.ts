@@ -9,12 +9,19 @@ import assert from "node:assert/strict";
 import { readConfig } from "@activity/shared";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import { createSimulation, producerProgram } from "../producer/mod.ts";
-import { testServices, uniqueName } from "../testing/services.ts";
-import { seededRandom } from "../testing/pipeline_events.ts";
-import { watchProducer } from "../testing/producer_topic.ts";
-import { readTopicBack } from "../testing/fault_topic.ts";
-import { freePort, metricSum, scrapeMetrics, sleep } from "../testing/fault_processes.ts";
-import { printFigures } from "../testing/fault_figures.ts";
+import {
+  cliArgs,
+  freePort,
+  metricSum,
+  printFigures,
+  readTopicBack,
+  scrapeMetrics,
+  seededRandom,
+  sleep,
+  testServices,
+  uniqueName,
+  watchProducer,
+} from "../testing/mod.ts";
 
 const RUNS = 3;
 
@@ -51,22 +58,15 @@ Deno.test("the producer SIGKILLed mid-batch: every event it reported as sent is 
   const runs: { args: string[]; reportedByLog: number; reportedByMetrics: number }[] = [];
   for (let run = 0; run < RUNS; run++) {
     const metricsPort = freePort();
-    const args = [
-      "--brokers",
-      brokers.join(","),
-      "--topic",
+    const args = cliArgs({
+      brokers: brokers.join(","),
       topic,
-      "--rate",
-      "20000",
-      "--seed",
-      String(7_000 + run),
-      "--start",
+      rate: 20000,
+      seed: 7_000 + run,
       start,
-      "--progress-interval",
-      "100ms",
-      "--metrics-port",
-      String(metricsPort),
-    ];
+      "progress-interval": "100ms",
+      "metrics-port": metricsPort,
+    });
     const producer = watchProducer(args);
     let reportedByMetrics = 0;
     try {

@@ -16,15 +16,19 @@ import {
   parseTopicMessage,
   type TopicEvent,
 } from "../testing/analytics_expected.ts";
-import { startTestConsumer, testConsumerConfig, testLogger } from "../testing/consumer_fixture.ts";
-import { readTopicBack } from "../testing/fault_topic.ts";
 import {
+  cliArgs,
   committedMessages,
   publishRaw,
   type RawMessage,
+  readTopicBack,
+  startTestConsumer,
+  testConsumerConfig,
+  testServices,
+  uniqueName,
   waitUntil,
-} from "../testing/pipeline_events.ts";
-import { testServices, uniqueName } from "../testing/services.ts";
+} from "../testing/mod.ts";
+import { testLogger } from "../testing/consumer_fixture.ts";
 import { dashboardDatabase, type Row, runAllAsGrafana } from "./grafana_fixtures.ts";
 
 const MINUTE = 60_000;
@@ -41,37 +45,20 @@ interface Counted {
 async function readTopic(
   brokers: string[],
   topic: string,
-  total: number,
 ): Promise<{ accepted: Counted[]; rejected: Map<RejectReason, number> }> {
-  const kafka = createKafka({ brokers, clientId: "grafana-pipeline-reader" });
-  const consumer = kafka.consumer({ groupId: uniqueName("grafana_reader_group") });
   const accepted: Counted[] = [];
   const rejected = new Map<RejectReason, number>();
-  let seen = 0;
-  const all = Promise.withResolvers<void>();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const outcome = decode(message.value ?? new Uint8Array(), { nowMs: Date.now() });
-        if (outcome.kind === "accepted") {
-          accepted.push({
-            userId: outcome.event.user_id,
-            type: outcome.event.event_type,
-            minute: Math.floor(outcome.occurredAtMs / MINUTE) * MINUTE,
-          });
-        } else {
-          rejected.set(outcome.reason, (rejected.get(outcome.reason) ?? 0) + 1);
-        }
-        if (++seen === total) all.resolve();
-        return Promise.resolve();
-      },
-    });
-    const timer = setTimeout(() => all.reject(new Error(`read ${seen} of ${total}`)), 60_000);
-    await all.promise.finally(() => clearTimeout(timer));
-  } finally {
-    await consumer.disconnect();
+  for (const message of await readTopicBack(brokers, topic)) {
+    const outcome = decode(message.value ?? new Uint8Array(), { nowMs: Date.now() });
+    if (outcome.kind === "accepted") {
+      accepted.push({
+        userId: outcome.event.user_id,
+        type: outcome.event.event_type,
+        minute: Math.floor(outcome.occurredAtMs / MINUTE) * MINUTE,
+      });
+    } else {
+      rejected.set(outcome.reason, (rejected.get(outcome.reason) ?? 0) + 1);
+    }
   }
   return { accepted, rejected };
 }
@@ -115,30 +102,19 @@ Deno.test("the dashboard shows what the producer sent and the consumer counted",
 
   // 6 000 messages in about 12 s, spread by the simulated clock over the last 90 minutes.
   const outcome = readConfig(producerProgram, {
-    args: [
-      "--brokers",
-      brokers.join(","),
-      "--topic",
+    args: cliArgs({
+      brokers: brokers.join(","),
       topic,
-      "--partitions",
-      "3",
-      "--rate",
-      "500",
-      "--count",
-      "6000",
-      "--users",
-      "40",
-      "--seed",
-      "20240501",
-      "--invalid-ratio",
-      "0.02",
-      "--start",
-      new Date(Date.now() - 90 * MINUTE).toISOString(),
-      "--speed",
-      "450",
-      "--log-level",
-      "warn",
-    ],
+      partitions: 3,
+      rate: 500,
+      count: 6000,
+      users: 40,
+      seed: 20240501,
+      "invalid-ratio": 0.02,
+      start: new Date(Date.now() - 90 * MINUTE).toISOString(),
+      speed: 450,
+      "log-level": "warn",
+    }),
     env: {},
   });
   if (outcome.kind !== "config") throw new Error(`producer config: ${JSON.stringify(outcome)}`);
@@ -171,7 +147,7 @@ Deno.test("the dashboard shows what the producer sent and the consumer counted",
     await consumer.stop();
   }
 
-  const topicContents = await readTopic(brokers, topic, 6000 + LEGACY);
+  const topicContents = await readTopic(brokers, topic);
   const now = new Date();
   const nowMs = now.getTime();
   const inRange = (from: number) => (item: Counted) => item.minute >= from && item.minute <= nowMs;

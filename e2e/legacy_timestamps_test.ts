@@ -6,10 +6,14 @@
  * detail saying what was expected.
  */
 import assert from "node:assert/strict";
-import { assertCountsExact, type CountedEvent, topicMessageCount } from "../testing/fault_topic.ts";
-import { startConsumerRun } from "../testing/consumer_run.ts";
+import {
+  assertCountsExact,
+  type CountedEvent,
+  printFigures,
+  startConsumerRun,
+  topicMessageCount,
+} from "../testing/mod.ts";
 import { publishForeign } from "../testing/foreign_producer.ts";
-import { printFigures } from "../testing/fault_figures.ts";
 
 const TYPES = ["click", "view", "scroll"];
 
@@ -95,7 +99,7 @@ Deno.test("old-prototype messages with every Python timestamp form, published wi
   const total = values.length + 1;
   assert.equal(await topicMessageCount(run.kafka, run.topic), total);
 
-  await run.committed(total);
+  await run.reach(total);
   assert.equal(run.exited(), false, "the consumer stopped");
   const compared = await assertCountsExact(run.db.sql, expected);
   const rejected = await run.db.sql<{ reason: string; detail: string }[]>`

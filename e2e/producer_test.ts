@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import { decode, REJECT_REASONS } from "@activity/shared";
 import { createSimulation, parseEventMix } from "../producer/mod.ts";
-import { readTopic, runProducerCli, summaryOf, watchProducer } from "../testing/producer_topic.ts";
-import { testServices, uniqueName } from "../testing/services.ts";
+import { readTopic, runProducerCli } from "../testing/producer_topic.ts";
+import {
+  cliArgs,
+  freePort,
+  httpGet,
+  summaryOf,
+  testServices,
+  uniqueName,
+  watchProducer,
+} from "../testing/mod.ts";
 
 const TYPES = new Set(["view", "scroll", "click"]);
 
@@ -10,26 +18,19 @@ function valueOf(value: Uint8Array | null): Uint8Array {
   return value ?? new Uint8Array(0);
 }
 
+/** Runs the producer CLI to its end at full speed into `topic`, without a metrics endpoint. */
+async function produceAll(topic: string, flags: Record<string, string | number>) {
+  const { brokers } = await testServices();
+  const args = { brokers: brokers.join(","), topic, rate: "max", "metrics-port": 0, ...flags };
+  const run = await runProducerCli(cliArgs(args));
+  assert.equal(run.code, 0, run.stderr);
+  return run;
+}
+
 Deno.test("--count N --seed S publishes exactly N valid events keyed by their user, as the simulation says", async () => {
   const { brokers } = await testServices();
   const topic = uniqueName("producer_count");
-  const run = await runProducerCli([
-    "--brokers",
-    brokers.join(","),
-    "--topic",
-    topic,
-    "--partitions",
-    "3",
-    "--count",
-    "5000",
-    "--seed",
-    "42",
-    "--rate",
-    "max",
-    "--metrics-port",
-    "0",
-  ]);
-  assert.equal(run.code, 0, run.stderr);
+  const run = await produceAll(topic, { partitions: 3, count: 5000, seed: 42 });
   const summary = summaryOf(run);
   assert.equal(summary.sent, 5000);
   assert.equal(summary.failed, 0);
@@ -77,23 +78,7 @@ Deno.test("--count N --seed S publishes exactly N valid events keyed by their us
 Deno.test("with --invalid-ratio the malformed messages are on the topic too, each rejected as announced", async () => {
   const { brokers } = await testServices();
   const topic = uniqueName("producer_invalid");
-  const run = await runProducerCli([
-    "--brokers",
-    brokers.join(","),
-    "--topic",
-    topic,
-    "--count",
-    "3000",
-    "--seed",
-    "7",
-    "--rate",
-    "max",
-    "--invalid-ratio",
-    "0.1",
-    "--metrics-port",
-    "0",
-  ]);
-  assert.equal(run.code, 0, run.stderr);
+  const run = await produceAll(topic, { count: 3000, seed: 7, "invalid-ratio": 0.1 });
   const summary = summaryOf(run);
   const invalidByReason = summary.invalidByReason as Record<string, number>;
   assert.equal(summary.sent, 3000);
@@ -120,25 +105,20 @@ Deno.test("with --invalid-ratio the malformed messages are on the topic too, eac
 Deno.test("SIGTERM mid-run stops generating, flushes, exits 0, and every event reported sent is on the topic", async () => {
   const { brokers } = await testServices();
   const topic = uniqueName("producer_sigterm");
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const producer = watchProducer([
-    "--brokers",
-    brokers.join(","),
-    "--topic",
+  const port = freePort();
+  const producer = watchProducer(cliArgs({
+    brokers: brokers.join(","),
     topic,
-    "--rate",
-    "max",
-    "--progress-interval",
-    "200ms",
-    "--metrics-port",
-    String(port),
-  ]);
+    rate: "max",
+    "progress-interval": "200ms",
+    "metrics-port": port,
+  }));
   // At --rate max a batch is always in flight and the next one being built when the signal comes.
   await producer.waitFor((line) => line.msg === "progress" && (line.sent as number) > 20_000);
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const metrics = (await httpGet(port, "/metrics"))?.body ?? "";
   assert.match(metrics, /^activity_producer_events_sent_total\{event_type="view"\} \d+$/m);
   assert.match(metrics, /^activity_producer_send_latency_seconds_count \d+$/m);
-  assert.equal(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text(), "ok\n");
+  assert.equal((await httpGet(port, "/healthz"))?.body, "ok\n");
   const run = await producer.stop("SIGTERM");
   assert.equal(run.code, 0, run.stderr);
   const summary = summaryOf(run);

@@ -14,18 +14,22 @@ import { Buffer } from "node:buffer";
 import postgres from "postgres";
 import { createKafka, ensureTopics, toKafkaBuffer } from "@activity/shared/kafka";
 import { MAX_STORED_PAYLOAD_BYTES } from "../consumer/flush_statement.ts";
-import { databaseUrlWithName, testServices, uniqueName } from "../testing/services.ts";
 import {
+  assertCountsExact,
   committedMessages,
+  type CountedEvent,
   eventMessages,
+  explained,
+  faultConsumerFlags,
+  printFigures,
   publishRaw,
   seededEvents,
+  spawnConsumerProcess,
+  testServices,
+  uniqueName,
   waitUntil,
-} from "../testing/pipeline_events.ts";
-import { spawnConsumerProcess } from "../testing/consumer_fixture.ts";
-import { assertCountsExact, type CountedEvent } from "../testing/fault_topic.ts";
-import { explained, faultConsumerFlags } from "../testing/fault_processes.ts";
-import { printFigures } from "../testing/fault_figures.ts";
+} from "../testing/mod.ts";
+import { databaseUrlWithName } from "../testing/services.ts";
 import { ensureReaderRole, READER_ROLE } from "./grafana_fixtures.ts";
 
 const encoder = new TextEncoder();

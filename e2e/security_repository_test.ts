@@ -11,10 +11,10 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { retentionTargets } from "../consumer/maintenance.ts";
+import { printFigures } from "../testing/mod.ts";
 import { CONSUMER_PERMISSIONS } from "../testing/consumer_fixture.ts";
 import { producerTaskArgs } from "../testing/producer_topic.ts";
 import { compiledPermissions, PROGRAM_BUILDS, PROGRAM_RESOLUTION } from "../tools/compile.ts";
-import { printFigures } from "../testing/fault_figures.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 

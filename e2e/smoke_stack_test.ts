@@ -8,14 +8,7 @@
 import assert from "node:assert/strict";
 import { programBuild, REPO_ROOT, runArgs } from "../tools/compile.ts";
 import { commandOutput } from "../testing/command_output.ts";
-import { createTestDatabase, testServices, uniqueName } from "../testing/services.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+import { createTestDatabase, freePort, testServices, uniqueName } from "../testing/mod.ts";
 
 function smoke(args: string[], env: Record<string, string> = {}) {
   return commandOutput(Deno.execPath(), {

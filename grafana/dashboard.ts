@@ -11,7 +11,14 @@ import * as table from "@grafana/grafana-foundation-sdk/table";
 import type * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import { analyticsRow } from "./analytics_panels.ts";
 import { datasourceRef, postgresQuery } from "./datasource.ts";
-import { barChartPanel, grid, statPanel, thresholds, timeSeriesPanel } from "./panel_parts.ts";
+import {
+  barChartPanel,
+  type Grid,
+  grid,
+  statPanel,
+  thresholds,
+  timeSeriesPanel,
+} from "./panel_parts.ts";
 import * as panelSql from "./panel_sql.ts";
 
 /** The dashboard's fixed uid (its URL is /d/activity-pipeline). */
@@ -19,6 +26,21 @@ export const DASHBOARD_UID = "activity-pipeline";
 
 /** The file `deno task grafana` writes under `grafana/dashboards/`. */
 export const DASHBOARD_FILE = "activity_pipeline.json";
+
+/** A time series of one query in plain numbers, its description and axis label first. */
+function timeSeriesOf(
+  id: number,
+  title: string,
+  gridPos: Grid,
+  options: { description: string; sql: string; axisLabel?: string; maxDataPoints?: number },
+): timeseries.PanelBuilder {
+  const panel = timeSeriesPanel(id, title, gridPos);
+  if (options.maxDataPoints !== undefined) panel.maxDataPoints(options.maxDataPoints);
+  panel.description(options.description)
+    .withTarget(postgresQuery({ refId: "A", format: "time_series", sql: options.sql }));
+  if (options.axisLabel !== undefined) panel.axisLabel(options.axisLabel);
+  return panel.unit("short");
+}
 
 function eventsToday(): stat.PanelBuilder {
   return statPanel(1, "Events counted today (UTC)", grid(0, 0, 8, 6))
@@ -61,14 +83,12 @@ function topUsers(): barchart.PanelBuilder {
 }
 
 function eventRate(): timeseries.PanelBuilder {
-  return timeSeriesPanel(4, "Event rate per minute, by type", grid(0, 6, 16, 9))
-    .description(
-      "Average events per minute in each bucket: event_type_minute up to 3 days, " +
-        "event_type_hour beyond.",
-    )
-    .withTarget(postgresQuery({ refId: "A", format: "time_series", sql: panelSql.EVENT_RATE_SQL }))
-    .axisLabel("events / min")
-    .unit("short");
+  return timeSeriesOf(4, "Event rate per minute, by type", grid(0, 6, 16, 9), {
+    description: "Average events per minute in each bucket: event_type_minute up to 3 days, " +
+      "event_type_hour beyond.",
+    sql: panelSql.EVENT_RATE_SQL,
+    axisLabel: "events / min",
+  });
 }
 
 function eventTypes(): piechart.PanelBuilder {
@@ -99,45 +119,36 @@ function eventTypes(): piechart.PanelBuilder {
 }
 
 function activeUsers(): timeseries.PanelBuilder {
-  return timeSeriesPanel(6, "Active users per minute", grid(0, 15, 12, 8))
-    .description("Distinct users with an event in each minute (active_users_minute), averaged.")
-    .withTarget(
-      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.ACTIVE_USERS_SQL }),
-    )
-    .unit("short");
+  return timeSeriesOf(6, "Active users per minute", grid(0, 15, 12, 8), {
+    description: "Distinct users with an event in each minute (active_users_minute), averaged.",
+    sql: panelSql.ACTIVE_USERS_SQL,
+  });
 }
 
 function ingestThroughput(): timeseries.PanelBuilder {
-  return timeSeriesPanel(7, "Ingest throughput", grid(12, 15, 12, 8))
-    .description("Messages the consumers handled per minute and bytes per second (ingest_minute).")
-    .withTarget(
-      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.INGEST_THROUGHPUT_SQL }),
-    )
-    .axisLabel("messages / min")
-    .unit("short")
-    .overrideByName("bytes_per_second", [
-      { id: "unit", value: "Bps" },
-      { id: "custom.axisPlacement", value: "right" },
-      { id: "custom.axisLabel", value: "bytes / s" },
-    ]);
+  return timeSeriesOf(7, "Ingest throughput", grid(12, 15, 12, 8), {
+    description: "Messages the consumers handled per minute and bytes per second (ingest_minute).",
+    sql: panelSql.INGEST_THROUGHPUT_SQL,
+    axisLabel: "messages / min",
+  }).overrideByName("bytes_per_second", [
+    { id: "unit", value: "Bps" },
+    { id: "custom.axisPlacement", value: "right" },
+    { id: "custom.axisLabel", value: "bytes / s" },
+  ]);
 }
 
 function dataVolume(): timeseries.PanelBuilder {
-  return timeSeriesPanel(8, "Data volume growth", grid(0, 23, 10, 8))
+  return timeSeriesOf(8, "Data volume growth", grid(0, 23, 10, 8), {
     // Sizes move slowly; 200 points keep 10 tables × 30 days to 2 000 rows.
-    .maxDataPoints(200)
-    .description(
-      "Events counted since the beginning (ingest_minute) and the size of each table " +
-        "(storage_samples, stacked).",
-    )
-    .withTarget(
-      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.CUMULATIVE_EVENTS_SQL }),
-    )
+    maxDataPoints: 200,
+    description: "Events counted since the beginning (ingest_minute) and the size of each table " +
+      "(storage_samples, stacked).",
+    sql: panelSql.CUMULATIVE_EVENTS_SQL,
+    axisLabel: "events",
+  })
     .withTarget(
       postgresQuery({ refId: "B", format: "time_series", sql: panelSql.STORED_BYTES_SQL }),
     )
-    .axisLabel("events")
-    .unit("short")
     .overrideByQuery("B", [
       { id: "unit", value: "bytes" },
       { id: "custom.axisPlacement", value: "right" },
@@ -147,15 +158,13 @@ function dataVolume(): timeseries.PanelBuilder {
 }
 
 function consumerLag(): timeseries.PanelBuilder {
-  return timeSeriesPanel(9, "Consumer lag per partition", grid(10, 23, 10, 8))
+  return timeSeriesOf(9, "Consumer lag per partition", grid(10, 23, 10, 8), {
     // One probe per partition and bucket: 300 buckets whatever the range.
-    .maxDataPoints(300)
-    .description("Messages behind the high watermark at each commit (consumer_lag_minute).")
-    .withTarget(
-      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.CONSUMER_LAG_SQL }),
-    )
-    .axisLabel("messages")
-    .unit("short");
+    maxDataPoints: 300,
+    description: "Messages behind the high watermark at each commit (consumer_lag_minute).",
+    sql: panelSql.CONSUMER_LAG_SQL,
+    axisLabel: "messages",
+  });
 }
 
 function lostMessages(): stat.PanelBuilder {
@@ -172,13 +181,11 @@ function lostMessages(): stat.PanelBuilder {
 }
 
 function rejectionRate(): timeseries.PanelBuilder {
-  return timeSeriesPanel(10, "Rejected events per minute, by reason", grid(0, 31, 12, 9))
-    .description("Messages not counted, per reason (rejected_minute).")
-    .withTarget(
-      postgresQuery({ refId: "A", format: "time_series", sql: panelSql.REJECTION_RATE_SQL }),
-    )
-    .axisLabel("rejected / min")
-    .unit("short");
+  return timeSeriesOf(10, "Rejected events per minute, by reason", grid(0, 31, 12, 9), {
+    description: "Messages not counted, per reason (rejected_minute).",
+    sql: panelSql.REJECTION_RATE_SQL,
+    axisLabel: "rejected / min",
+  });
 }
 
 function latestRejections(): table.PanelBuilder {

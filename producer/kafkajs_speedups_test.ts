@@ -5,6 +5,8 @@ import { Buffer } from "node:buffer";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import Long from "kafkajs/src/utils/long.js";
 import produceV3Untyped from "kafkajs/src/protocol/requests/produce/v3/request.js";
+import { commandOutput } from "../testing/command_output.ts";
+import { sampleProduceRequest } from "../testing/producer_kafkajs_request.ts";
 import { crc32c } from "./crc32c.ts";
 import { fastRecord, groupMessagesPerPartition } from "./kafkajs_fast_parts.ts";
 import {
@@ -144,26 +146,12 @@ Deno.test("appending encoders gives the same bytes and still refuses what is not
 });
 
 Deno.test("a whole produce request (keys, values, headers, timestamps) encodes to the same bytes", async () => {
-  const messages = Array.from({ length: 300 }, (_, i) => ({
-    key: i % 3 === 0 ? `user_${i}` : Buffer.from(`k${i}`),
-    value: i % 7 === 0 ? Buffer.alloc(0) : Buffer.from(JSON.stringify({ i, text: "x".repeat(i) })),
-    headers: i % 5 === 0 ? { trace: `t${i}`, many: ["a", "b"] } : undefined,
-    timestamp: String(1_780_000_000_000 + i * 37 - (i % 4) * 1_000_000),
-  }));
   const [a, b] = await both(async () => {
-    const request = produceV3({
-      acks: -1,
-      timeout: 30_000,
-      producerId: Long.fromNumber(4242),
-      producerEpoch: 3,
-      topicData: [{
-        topic: "user_activity",
-        partitions: [
-          { partition: 0, firstSequence: 17, messages: messages.slice(0, 150) },
-          { partition: 5, firstSequence: 0, messages: messages.slice(150) },
-        ],
-      }],
-    });
+    const request = produceV3(sampleProduceRequest(Long, {
+      messages: 300,
+      split: 150,
+      headers: (i) => i % 5 === 0 ? { trace: `t${i}`, many: ["a", "b"] } : undefined,
+    }));
     return bytes(await request.encode());
   });
   assert.ok(a.length > 40_000);
@@ -208,24 +196,27 @@ Deno.test("grouping messages per partition gives KafkaJS's groups, in the same o
   assert.deepEqual(original({ ...args, partitionMetadata: [] }), {});
 });
 
-/** The speedups a fresh process gets when it imports `imports` first, then installs them. */
-async function speedupsAfter(imports: readonly string[]): Promise<KafkaJsSpeedups> {
-  const url = (path: string) => new URL(path, import.meta.url).href;
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `for (const specifier of ${JSON.stringify(imports)}) await import(specifier);
-       const { installKafkaJsSpeedups } = await import(${
-        JSON.stringify(url("./kafkajs_speedups.ts"))
-      });
-       console.log(JSON.stringify(installKafkaJsSpeedups()));`,
-    ],
+/** What a fresh Deno process run with `args` prints on stdout, as JSON (it must exit 0). */
+async function printedJson<T>(args: string[]): Promise<T> {
+  const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
+    args,
     cwd: fileURLToPath(new URL("..", import.meta.url)),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  return JSON.parse(new TextDecoder().decode(stdout));
+  });
+  assert.equal(code, 0, stderr);
+  return JSON.parse(stdout);
+}
+
+/** The speedups a fresh process gets when it imports `imports` first, then installs them. */
+function speedupsAfter(imports: readonly string[]): Promise<KafkaJsSpeedups> {
+  const url = (path: string) => new URL(path, import.meta.url).href;
+  return printedJson([
+    "eval",
+    `for (const specifier of ${JSON.stringify(imports)}) await import(specifier);
+     const { installKafkaJsSpeedups } = await import(${
+      JSON.stringify(url("./kafkajs_speedups.ts"))
+    });
+     console.log(JSON.stringify(installKafkaJsSpeedups()));`,
+  ]);
 }
 
 Deno.test("the producer's modules, imported in any order, load no KafkaJS before the sink installs every speedup", async () => {
@@ -271,15 +262,9 @@ Deno.test("records without the zero-filled buffer are byte for byte KafkaJS's re
   }
 });
 
-async function sampleRequest(args: string[]): Promise<{ speedups: unknown; base64: string }> {
+function sampleRequest(args: string[]): Promise<{ speedups: unknown; base64: string }> {
   const script = fileURLToPath(new URL("../testing/producer_kafkajs_request.ts", import.meta.url));
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  return JSON.parse(new TextDecoder().decode(stdout));
+  return printedJson(["run", "-A", script, ...args]);
 }
 
 Deno.test("with every speedup in place, KafkaJS encodes a produce request to the same bytes", async () => {

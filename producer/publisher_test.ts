@@ -1,26 +1,13 @@
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import type { OutgoingBatch } from "./batch.ts";
-import { parseEventMix } from "./event_mix.ts";
+import { SIMULATION_START, testSimulation } from "../testing/simulation_samples.ts";
 import { type MessageSink, publish, type PublishPlan, PublishStats } from "./publisher.ts";
 import { createSimulation, type SimulationSettings } from "./simulation.ts";
 
-const START = Date.parse("2026-06-01T00:00:00.000Z");
-const MIX = (() => {
-  const outcome = parseEventMix("view=5,scroll=3,click=2");
-  if (!outcome.ok) throw new Error(outcome.problem);
-  return outcome.mix;
-})();
-const SIMULATION: SimulationSettings = {
-  seed: 7,
-  users: 100,
-  userSkew: 1,
-  mix: MIX,
-  ratePerSecond: 2000,
-  startMs: START,
-  speed: 1,
-  invalidRatio: 0,
-};
+const START = SIMULATION_START;
+const SIMULATION: SimulationSettings = testSimulation({ seed: 7, users: 100, ratePerSecond: 2000 });
+const MIX = SIMULATION.mix;
 const PLAN: PublishPlan = {
   count: 0,
   durationMs: 0,

@@ -1,26 +1,10 @@
 import assert from "node:assert/strict";
 import { decode, REJECT_REASONS } from "@activity/shared";
-import { parseEventMix } from "./event_mix.ts";
+import { eventMixOf, SIMULATION_START, testSimulation } from "../testing/simulation_samples.ts";
 import { createSimulation, type SimulatedMessage, type SimulationSettings } from "./simulation.ts";
 
-const START = Date.parse("2026-06-01T00:00:00.000Z");
-
-function mixOf(text: string) {
-  const outcome = parseEventMix(text);
-  if (!outcome.ok) throw new Error(outcome.problem);
-  return outcome.mix;
-}
-
-const SETTINGS: SimulationSettings = {
-  seed: 42,
-  users: 1000,
-  userSkew: 1,
-  mix: mixOf("view=5,scroll=3,click=2"),
-  ratePerSecond: 100,
-  startMs: START,
-  speed: 1,
-  invalidRatio: 0,
-};
+const START = SIMULATION_START;
+const SETTINGS: SimulationSettings = testSimulation();
 
 function take(count: number, overrides: Partial<SimulationSettings> = {}): SimulatedMessage[] {
   const simulation = createSimulation({ ...SETTINGS, ...overrides });
@@ -62,7 +46,7 @@ Deno.test("every valid message decodes as an event keyed by its user, stamped on
 
 Deno.test("the event-type mix is the configured one within 1.5 percentage points", () => {
   for (const text of ["view=5,scroll=3,click=2", "view=2,scroll=1,click=6,purchase=1"]) {
-    const mix = mixOf(text);
+    const mix = eventMixOf(text);
     const messages = take(100_000, { mix });
     mix.types.forEach((type, i) => {
       const share = messages.filter((m) => m.eventType === type).length / messages.length;

@@ -1,19 +1,12 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { formatHelp, parsers, readConfig, setting } from "./config.ts";
+import { commonSettings, formatHelp, parsers, readConfig, setting } from "./config.ts";
 
 const program = {
   name: "demo",
   summary: "A demo program.",
   settings: {
-    brokers: setting({
-      flag: "brokers",
-      env: "KAFKA_BROKERS",
-      fallback: "127.0.0.1:9092",
-      help: "Kafka bootstrap brokers.",
-      allowed: "a comma-separated list of host:port",
-      schema: parsers.brokers(),
-    }),
+    brokers: commonSettings.brokers,
     rate: setting({
       flag: "rate",
       env: "DEMO_RATE",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type ActivityEvent,
+  activityEventSchema,
   decode,
   type DecodeResult,
   encode,
@@ -269,13 +270,65 @@ Deno.test("every reject reason is reachable from a real example", () => {
   assert.deepEqual([...seen].sort(), [...REJECT_REASONS].sort());
 });
 
-Deno.test("decode never throws on random bytes", () => {
+/** What is wrong first with `bytes`, judged without the decoder, up to where the schema decides. */
+function firstProblem(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 0) return "empty";
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return "not_utf8";
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not_json";
+  }
+  const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
+  return isObject ? undefined : "not_object";
+}
+
+Deno.test("random bytes and randomly damaged events are rejected for what is wrong first, never by the decoder failing, and what passes is a valid event", () => {
   let seed = 12345;
   const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  for (let i = 0; i < 2000; i++) {
-    const length = Math.floor(random() * 64);
-    const input = Uint8Array.from({ length }, () => Math.floor(random() * 256));
+  const below = (n: number) => Math.floor(random() * n);
+  const valid = encode(COMPLETE_EVENT);
+  const damaged = (): Uint8Array => {
+    const bytes = [...valid];
+    const at = below(bytes.length);
+    const kind = below(5);
+    if (kind === 0) bytes[at] = below(256);
+    else if (kind === 1) bytes.splice(at, 1);
+    else if (kind === 2) bytes.splice(at, 0, below(256));
+    else if (kind === 3) bytes.length = at;
+    else return Uint8Array.from(bytes.slice(at, at + 1 + below(4)));
+    return Uint8Array.from(bytes);
+  };
+  const outcomes = new Set<string>();
+  for (let i = 0; i < 4000; i++) {
+    const input = i % 2 === 0
+      ? Uint8Array.from({ length: below(64) }, () => below(256))
+      : damaged();
     const result = decode(input, { nowMs: NOW });
-    assert.ok(result.kind === "rejected" || result.kind === "accepted");
+    const shown = `${JSON.stringify([...input])} -> ${JSON.stringify(result)}`;
+    const expected = firstProblem(input);
+    if (result.kind === "rejected") {
+      outcomes.add(result.reason);
+      assert.ok(REJECT_REASONS.includes(result.reason), shown);
+      assert.doesNotMatch(result.detail, /unexpected decoder failure/, shown);
+      if (expected) assert.equal(result.reason, expected, shown);
+      else assert.ok(!["empty", "not_utf8", "not_json", "not_object"].includes(result.reason));
+    } else {
+      outcomes.add("accepted");
+      assert.equal(expected, undefined, shown);
+      assert.ok(activityEventSchema.safeParse(result.event).success, shown);
+      const again = decode(encode(result.event), { nowMs: NOW });
+      assert.deepEqual(again.kind === "accepted" && again.event, result.event, shown);
+    }
+  }
+  // The damage reached every stage: bytes, text, JSON, shape, the schema, and past it.
+  for (const outcome of ["accepted", "not_utf8", "not_json", "not_object", "schema_violation"]) {
+    assert.ok(outcomes.has(outcome), `no input ended as ${outcome}: ${[...outcomes]}`);
   }
 });

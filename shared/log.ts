@@ -41,13 +41,10 @@ export function createLogger(options: LoggerOptions): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level);
   const now = options.now ?? (() => new Date());
   const enabled = (level: LogLevel) => LOG_LEVELS.indexOf(level) >= threshold;
+  const format = options.format === "json" ? formatJsonLine : formatPrettyLine;
   const emit = (level: LogLevel, message: string, fields: LogFields = {}) => {
     if (!enabled(level)) return;
-    options.write(
-      options.format === "json"
-        ? formatJsonLine(now(), level, options.name, message, fields)
-        : formatPrettyLine(now(), level, options.name, message, fields),
-    );
+    options.write(format({ time: now(), level, name: options.name, message, fields }));
   };
   return {
     enabled,
@@ -58,26 +55,23 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
-function formatJsonLine(
-  time: Date,
-  level: LogLevel,
-  name: string,
-  message: string,
-  fields: LogFields,
-): string {
+/** One line to write. */
+interface LogLine {
+  readonly time: Date;
+  readonly level: LogLevel;
+  readonly name: string;
+  readonly message: string;
+  readonly fields: LogFields;
+}
+
+function formatJsonLine({ time, level, name, message, fields }: LogLine): string {
   return JSON.stringify({ time: time.toISOString(), level, name, msg: message, ...fields }, (
     _key,
     value,
   ) => value instanceof Error ? `${value.name}: ${value.message}` : value);
 }
 
-function formatPrettyLine(
-  time: Date,
-  level: LogLevel,
-  name: string,
-  message: string,
-  fields: LogFields,
-): string {
+function formatPrettyLine({ time, level, name, message, fields }: LogLine): string {
   const extra = Object.entries(fields).map(([key, value]) =>
     `${key}=${value instanceof Error ? value.message : formatValue(value)}`
   );

@@ -3,7 +3,7 @@
  * topic (bypassing our producer) by the reliability tests. Each entry says
  * whether the consumer must count it or reject it, and for which reason.
  */
-import type { RejectReason } from "@activity/shared";
+import type { ActivityEvent, RejectReason } from "@activity/shared";
 
 /** One kind of bad (or surprising but valid) input. */
 export interface BadInput {
@@ -36,163 +36,130 @@ export function badInputCatalogue(nowMs: number): BadInput[] {
   });
   const json = (value: unknown) => encoder.encode(JSON.stringify(value));
   const text = (value: string) => encoder.encode(value);
+  const bytes = (...values: number[]) => Uint8Array.from(values);
+  const bad = (name: string, value: Uint8Array | null, expected: RejectReason): BadInput => ({
+    name,
+    value,
+    expected,
+  });
+  // A valid event but for `overrides`.
+  const variant = (name: string, overrides: Record<string, unknown>, expected: RejectReason) =>
+    bad(name, json(event(overrides)), expected);
+  const counted = (name: string, value: Uint8Array, user_id: string, event_type = "click") => ({
+    name,
+    value,
+    expected: "accepted" as const,
+    counts: { user_id, event_type },
+  });
+  const legacy = (event_type: string) => ({
+    user_id: "legacy_user",
+    event_type,
+    timestamp: at.slice(0, -1),
+  });
   let nested = '{"a":1}';
   for (let i = 0; i < 5000; i++) nested = `{"a":${nested}}`;
+  const withProperty = event({ user_id: "sql_props_user", properties: { q: SQL_IN_PROPERTY } });
+  const duplicateKey = JSON.stringify(event({ user_id: "dup_first" }))
+    .replace('"user_id":"dup_first"', '"user_id":"dup_first","user_id":"dup_last"');
 
   return [
-    {
-      name: "random bytes",
-      value: Uint8Array.from([0x9f, 0x00, 0xff, 0x13, 0x80, 0x7f]),
-      expected: "not_utf8",
-    },
-    { name: "an empty value", value: new Uint8Array(), expected: "empty" },
-    { name: "a null value", value: null, expected: "empty" },
-    {
-      name: "invalid UTF-8 inside JSON",
-      value: Uint8Array.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]),
-      expected: "not_utf8",
-    },
-    {
-      name: "truncated JSON",
-      value: text(JSON.stringify(event()).slice(0, 40)),
-      expected: "not_json",
-    },
-    { name: "a JSON array", value: json([event()]), expected: "not_object" },
-    { name: "a JSON string", value: json("click"), expected: "not_object" },
-    { name: "a JSON number", value: json(42), expected: "not_object" },
-    { name: "JSON null", value: text("null"), expected: "not_object" },
-    {
-      name: "a missing field",
-      value: json({ ...event(), page: undefined }),
-      expected: "schema_violation",
-    },
-    { name: "an extra field", value: json(event({ admin: true })), expected: "schema_violation" },
-    {
-      name: "a wrong type for user_id",
-      value: json(event({ user_id: 12345 })),
-      expected: "schema_violation",
-    },
-    {
-      name: "a wrong type for occurred_at",
-      value: json(event({ occurred_at: 1717000000 })),
-      expected: "schema_violation",
-    },
-    { name: "an empty user_id", value: json(event({ user_id: "" })), expected: "schema_violation" },
-    {
-      name: "a huge user_id",
-      value: json(event({ user_id: "u".repeat(5000) })),
-      expected: "schema_violation",
-    },
-    {
-      name: "an unknown event type",
-      value: json(event({ event_type: "purchase" })),
-      expected: "unknown_event_type",
-    },
-    {
-      name: "an upper-case event type",
-      value: json(event({ event_type: "CLICK" })),
-      expected: "schema_violation",
-    },
-    {
-      name: "a timestamp without offset",
-      value: json(event({ occurred_at: at.slice(0, -1) })),
-      expected: "schema_violation",
-    },
-    {
-      name: "a timestamp far in the future",
-      value: json(event({ occurred_at: "2999-01-01T00:00:00Z" })),
-      expected: "future_timestamp",
-    },
-    {
-      name: "a timestamp before 1970",
-      value: json(event({ occurred_at: "1969-07-20T20:17:00Z" })),
-      expected: "expired_timestamp",
-    },
-    {
-      name: "a timestamp that is not a date",
-      value: json(event({ occurred_at: "not-a-date" })),
-      expected: "schema_violation",
-    },
-    {
-      name: "a 1 MB message",
-      value: json(event({ page: "/" + "x".repeat(1_000_000) })),
-      expected: "too_large",
-    },
-    { name: "deeply nested JSON", value: text(nested), expected: "too_large" },
-    {
-      name: "nested JSON under the size limit",
-      value: text('{"a":{"b":{"c":{"d":[[[[1]]]]}}}}'),
-      expected: "unsupported_version",
-    },
-    {
-      name: "control characters in user_id",
-      value: json(event({ user_id: "user\u0000\u0007" })),
-      expected: "schema_violation",
-    },
-    {
-      name: "emoji in user_id",
-      value: json(event({ user_id: "user_😀" })),
-      expected: "schema_violation",
-    },
-    {
-      name: "an SQL-looking user_id",
-      value: json(event({ user_id: "x'); DROP TABLE user_event_summary;--" })),
-      expected: "schema_violation",
-    },
-    {
-      name: "an SQL-looking property value, stored verbatim",
-      value: json(
-        event({
-          user_id: "sql_props_user",
-          properties: { q: "'; DELETE FROM consumer_offsets;--" },
-        }),
-      ),
-      expected: "accepted",
-      counts: { user_id: "sql_props_user", event_type: "click" },
-    },
-    {
-      name: "duplicate keys in JSON (the last one wins, as in JSON.parse)",
-      value: text(
-        JSON.stringify(event({ user_id: "dup_first" })).replace(
-          '"user_id":"dup_first"',
-          '"user_id":"dup_first","user_id":"dup_last"',
-        ),
-      ),
-      expected: "accepted",
-      counts: { user_id: "dup_last", event_type: "click" },
-    },
-    {
-      name: "the old prototype's shape",
-      value: json({ user_id: "legacy_user", event_type: "view", timestamp: at.slice(0, -1) }),
-      expected: "accepted",
-      counts: { user_id: "legacy_user", event_type: "view" },
-    },
-    {
-      name: "the old prototype's shape with an unknown type",
-      value: json({ user_id: "legacy_user", event_type: "hover", timestamp: at.slice(0, -1) }),
-      expected: "unknown_event_type",
-    },
-    {
-      name: "a version 2 event",
-      value: json(event({ version: 2 })),
-      expected: "unsupported_version",
-    },
-    {
-      name: "an event id that is not a UUID",
-      value: json(event({ event_id: "1234" })),
-      expected: "schema_violation",
-    },
-    {
-      name: "a page without a leading slash",
-      value: json(event({ page: "javascript:alert(1)" })),
-      expected: "schema_violation",
-    },
-    {
-      name: "a UTF-8 byte order mark before JSON",
-      value: Uint8Array.from([0xef, 0xbb, 0xbf, ...json(event({ user_id: "bom_user" }))]),
-      expected: "accepted",
-      counts: { user_id: "bom_user", event_type: "click" },
-    },
-    { name: "whitespace only", value: text("   \n\t "), expected: "not_json" },
+    bad("random bytes", bytes(0x9f, 0x00, 0xff, 0x13, 0x80, 0x7f), "not_utf8"),
+    bad("an empty value", new Uint8Array(), "empty"),
+    bad("a null value", null, "empty"),
+    bad("invalid UTF-8 inside JSON", bytes(0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d), "not_utf8"),
+    bad("truncated JSON", text(JSON.stringify(event()).slice(0, 40)), "not_json"),
+    bad("a JSON array", json([event()]), "not_object"),
+    bad("a JSON string", json("click"), "not_object"),
+    bad("a JSON number", json(42), "not_object"),
+    bad("JSON null", text("null"), "not_object"),
+    variant("a missing field", { page: undefined }, "schema_violation"),
+    variant("an extra field", { admin: true }, "schema_violation"),
+    variant("a wrong type for user_id", { user_id: 12345 }, "schema_violation"),
+    variant("a wrong type for occurred_at", { occurred_at: 1717000000 }, "schema_violation"),
+    variant("an empty user_id", { user_id: "" }, "schema_violation"),
+    variant("a huge user_id", { user_id: "u".repeat(5000) }, "schema_violation"),
+    variant("an unknown event type", { event_type: "purchase" }, "unknown_event_type"),
+    variant("an upper-case event type", { event_type: "CLICK" }, "schema_violation"),
+    variant("a timestamp without offset", { occurred_at: at.slice(0, -1) }, "schema_violation"),
+    variant(
+      "a timestamp far in the future",
+      { occurred_at: "2999-01-01T00:00:00Z" },
+      "future_timestamp",
+    ),
+    variant(
+      "a timestamp before 1970",
+      { occurred_at: "1969-07-20T20:17:00Z" },
+      "expired_timestamp",
+    ),
+    variant("a timestamp that is not a date", { occurred_at: "not-a-date" }, "schema_violation"),
+    variant("a 1 MB message", { page: "/" + "x".repeat(1_000_000) }, "too_large"),
+    bad("deeply nested JSON", text(nested), "too_large"),
+    bad(
+      "nested JSON under the size limit",
+      text('{"a":{"b":{"c":{"d":[[[[1]]]]}}}}'),
+      "unsupported_version",
+    ),
+    variant("control characters in user_id", { user_id: "user\u0000\u0007" }, "schema_violation"),
+    variant("emoji in user_id", { user_id: "user_😀" }, "schema_violation"),
+    variant("an SQL-looking user_id", { user_id: SQL_IN_USER_ID }, "schema_violation"),
+    counted("an SQL-looking property value, stored verbatim", json(withProperty), "sql_props_user"),
+    counted(
+      "duplicate keys in JSON (the last one wins, as in JSON.parse)",
+      text(duplicateKey),
+      "dup_last",
+    ),
+    counted("the old prototype's shape", json(legacy("view")), "legacy_user", "view"),
+    bad(
+      "the old prototype's shape with an unknown type",
+      json(legacy("hover")),
+      "unknown_event_type",
+    ),
+    variant("a version 2 event", { version: 2 }, "unsupported_version"),
+    variant("an event id that is not a UUID", { event_id: "1234" }, "schema_violation"),
+    variant("a page without a leading slash", { page: "javascript:alert(1)" }, "schema_violation"),
+    counted(
+      "a UTF-8 byte order mark before JSON",
+      bytes(0xef, 0xbb, 0xbf, ...json(event({ user_id: "bom_user" }))),
+      "bom_user",
+    ),
+    bad("whitespace only", text("   \n\t "), "not_json"),
   ];
+}
+
+const SQL_IN_USER_ID = "x'); DROP TABLE user_event_summary;--";
+const SQL_IN_PROPERTY = "'; DELETE FROM consumer_offsets;--";
+
+/**
+ * One malformed message of each reject reason built around the valid event `base` (a variant of
+ * `base` for most), small enough to be published many at a time among valid events.
+ */
+export function malformedAround(base: ActivityEvent, nowMs: number): BadInput[] {
+  const json = (value: unknown) => encoder.encode(JSON.stringify(value));
+  const kinds: [RejectReason, string, Uint8Array | null][] = [
+    ["empty", "null", null],
+    ["empty", "empty", new Uint8Array()],
+    ["too_large", "a 20 kB page", json({ ...base, page: "/" + "x".repeat(20_000) })],
+    ["not_utf8", "invalid UTF-8", Uint8Array.from([0x7b, 0xff, 0xfe, 0x00, 0x7d])],
+    ["not_json", "cut JSON", encoder.encode('{"version":1,"user_id":')],
+    ["not_object", "an array", json([base])],
+    ["unsupported_version", "version 2", json({ ...base, version: 2 })],
+    ["schema_violation", "SQL in user_id", json({ ...base, user_id: "bad user; DROP TABLE x" })],
+    ["schema_violation", "an extra field", json({ ...base, extra: true })],
+    ["unknown_event_type", "purchase", json({ ...base, event_type: "purchase" })],
+    [
+      "future_timestamp",
+      "an hour ahead",
+      json({ ...base, occurred_at: new Date(nowMs + 3_600_000).toISOString() }),
+    ],
+    [
+      "expired_timestamp",
+      "40 days old",
+      json({ ...base, occurred_at: new Date(nowMs - 40 * 86_400_000).toISOString() }),
+    ],
+  ];
+  return kinds.map(([expected, what, value]) => ({
+    name: `${what} (${base.event_id})`,
+    value,
+    expected,
+  }));
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { decode } from "@activity/shared";
-import { badInputCatalogue } from "./bad_input_catalogue.ts";
+import { badInputCatalogue, malformedAround } from "./bad_input_catalogue.ts";
+import { COMPLETE_EVENT } from "./event_samples.ts";
 
 Deno.test("the bad-input catalogue holds at least 30 distinct kinds", () => {
   const catalogue = badInputCatalogue(Date.now());
@@ -8,9 +9,10 @@ Deno.test("the bad-input catalogue holds at least 30 distinct kinds", () => {
   assert.equal(new Set(catalogue.map((entry) => entry.name)).size, catalogue.length);
 });
 
-Deno.test("the shared decoder gives every catalogued input its expected outcome", () => {
+Deno.test("the shared decoder gives every catalogued and every malformed input its expected outcome", () => {
   const now = Date.now();
-  for (const entry of badInputCatalogue(now)) {
+  const base = { ...COMPLETE_EVENT, occurred_at: new Date(now - 60_000).toISOString() };
+  for (const entry of [...badInputCatalogue(now), ...malformedAround(base, now)]) {
     const result = decode(entry.value, { nowMs: now });
     const outcome = result.kind === "accepted" ? "accepted" : result.reason;
     assert.equal(outcome, entry.expected, `${entry.name}: ${JSON.stringify(result).slice(0, 200)}`);

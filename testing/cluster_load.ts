@@ -10,10 +10,17 @@ import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import { createKafka, partitionReplicas, topicEndOffsets } from "@activity/shared/kafka";
 import { type TestDatabase, uniqueName } from "./services.ts";
+import { cliArgs } from "./command_output.ts";
 import { committedMessages, waitUntil } from "./pipeline_events.ts";
 import { type ConsumerProcess, spawnConsumerProcess } from "./consumer_fixture.ts";
 import { type CliRun, summaryOf, type WatchedProducer, watchProducer } from "./producer_topic.ts";
-import { assertCountsExact, eventsOf, readTopicBack, storedOffsets } from "./fault_topic.ts";
+import {
+  assertCountsExact,
+  assertEachEventOnce,
+  eventsOf,
+  readTopicBack,
+  storedOffsets,
+} from "./fault_topic.ts";
 import {
   exitOf,
   faultConsumerFlags,
@@ -88,24 +95,16 @@ export function startClusterLoad(options: ClusterLoadOptions): ClusterLoad {
   const group = uniqueName(`${options.label}_group`);
   const kafka = createKafka({ brokers: options.brokers, clientId: `${options.label}-test` });
   const producerPort = freePort();
-  const producer: WatchedProducer = watchProducer([
-    "--brokers",
-    options.brokers.join(","),
-    "--topic",
+  const producer: WatchedProducer = watchProducer(cliArgs({
+    brokers: options.brokers.join(","),
     topic,
-    "--partitions",
-    "6",
-    "--rate",
-    String(options.rate),
-    "--count",
-    String(options.events),
-    "--seed",
-    String(options.seed),
-    "--metrics-port",
-    String(producerPort),
-    "--progress-interval",
-    "1s",
-  ]);
+    partitions: 6,
+    rate: options.rate,
+    count: options.events,
+    seed: options.seed,
+    "metrics-port": producerPort,
+    "progress-interval": "1s",
+  }));
   const consumerPorts = Array.from({ length: options.consumers ?? 2 }, () => freePort());
   const consumers: ConsumerProcess[] = consumerPorts.map((port) =>
     spawnConsumerProcess(faultConsumerFlags({
@@ -172,12 +171,7 @@ export function startClusterLoad(options: ClusterLoadOptions): ClusterLoad {
         assert.equal(code, 0, `a consumer did not stop cleanly:\n${stderr.slice(-3_000)}`);
       }
       const messages = await readTopicBack(options.brokers, topic);
-      const decoder = new TextDecoder();
-      const ids = new Set(
-        messages.map((message) => JSON.parse(decoder.decode(message.value!)).event_id),
-      );
-      assert.equal(messages.length, sent, "the topic holds exactly the events reported sent");
-      assert.equal(ids.size, sent, "no event is on the topic twice");
+      assertEachEventOnce(messages, sent);
       const compared = await assertCountsExact(options.db.sql, eventsOf(messages));
       assert.equal(await committedMessages(options.db.sql, group, topic), sent);
       return {

@@ -1,4 +1,5 @@
 /** The compose command line where one is installed, for the checks that let compose read the file. */
+import { commandOutput } from "./command_output.ts";
 
 /** `docker compose` (v2) or Debian's `docker-compose` (v1), whichever answers. */
 export async function composeCommand(): Promise<string[] | undefined> {
@@ -34,7 +35,7 @@ export async function composeConfig(
 ): Promise<ComposeConfigRun> {
   const emptyEnvFile = await Deno.makeTempFile({ suffix: ".env" });
   try {
-    const result = await new Deno.Command(command[0], {
+    const result = await commandOutput(command[0], {
       args: [
         ...command.slice(1),
         "--project-directory",
@@ -48,15 +49,8 @@ export async function composeConfig(
       ],
       clearEnv: true,
       env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      success: result.success,
-      stdout: decoder.decode(result.stdout),
-      stderr: decoder.decode(result.stderr),
-    };
+    });
+    return { success: result.code === 0, stdout: result.stdout, stderr: result.stderr };
   } finally {
     await Deno.remove(emptyEnvFile);
   }

@@ -4,6 +4,7 @@
  * same settings definition users have.
  */
 import { fileURLToPath } from "node:url";
+import { cliArgs } from "./command_output.ts";
 import { createLogger, type Logger, readConfig } from "@activity/shared";
 import {
   type ConsumerConfig,
@@ -23,8 +24,7 @@ export function testConsumerConfig(
     "flush-interval-ms": 100,
     ...flags,
   };
-  const args = Object.entries(all).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
-  const outcome = readConfig(consumerProgram, { args, env: {} });
+  const outcome = readConfig(consumerProgram, { args: cliArgs(all), env: {} });
   if (outcome.kind !== "config") throw new Error(`bad test config: ${JSON.stringify(outcome)}`);
   return outcome.config;
 }
@@ -82,9 +82,8 @@ const MAIN = new URL("../consumer/main.ts", import.meta.url);
 export function spawnConsumerProcess(
   flags: Readonly<Record<string, string | number>>,
 ): ConsumerProcess {
-  const args = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...CONSUMER_PERMISSIONS, fileURLToPath(MAIN), ...args],
+    args: ["run", ...CONSUMER_PERMISSIONS, fileURLToPath(MAIN), ...cliArgs(flags)],
     env: { LOG_FORMAT: "json" },
     stdin: "null",
     stdout: "null",

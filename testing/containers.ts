@@ -3,6 +3,7 @@
  * answers (never on machines without one, so it is checked by type only there).
  */
 import { GenericContainer, Wait } from "testcontainers";
+import { freePort } from "./fault_processes.ts";
 
 /** Images used when tests start their own containers. */
 export const TEST_IMAGES = {
@@ -12,7 +13,8 @@ export const TEST_IMAGES = {
 
 /** Starts Kafka and PostgreSQL containers for this test run; the reaper removes them at exit. */
 export async function startContainers(): Promise<{ brokers: string[]; databaseUrl: string }> {
-  const kafkaPort = 19092 + Math.floor(Math.random() * 1000);
+  // A fixed host port: the broker advertises it, so it must be known before the container starts.
+  const kafkaPort = freePort();
   const [, pg] = await Promise.all([
     new GenericContainer(TEST_IMAGES.kafka)
       .withExposedPorts({ container: 9092, host: kafkaPort })

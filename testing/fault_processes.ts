@@ -41,24 +41,8 @@ export async function scrapeMetrics(port: number): Promise<string | undefined> {
   return answer?.status === 200 ? answer.body : undefined;
 }
 
-/** The sum of the samples of metric `name` whose labels include `labels`. */
-export function metricSum(
-  text: string,
-  name: string,
-  labels: Readonly<Record<string, string>> = {},
-): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    if (rest[0] !== " " && rest[0] !== "{") continue;
-    const wanted = Object.entries(labels).every(([label, value]) =>
-      rest.includes(`${label}="${value}"`)
-    );
-    if (wanted) sum += Number(rest.slice(rest.lastIndexOf(" ") + 1));
-  }
-  return sum;
-}
+/** The sum of the samples of metric `name` whose labels include `labels` (Prometheus text). */
+export { readValue as metricSum } from "../bench/prometheus.ts";
 
 /** The JSON log lines in a program's stderr. */
 export function logLines(stderr: string): Record<string, unknown>[] {

@@ -12,6 +12,7 @@ import type { ActivityEvent } from "@activity/shared";
 import { createKafka, toKafkaBuffer, topicEndOffsets } from "@activity/shared/kafka";
 import {
   countDifferences,
+  type ExpectedCounts,
   expectedCounts,
   type RawMessage,
   storedCounts,
@@ -98,29 +99,54 @@ export function eventsOf(messages: readonly { value: Uint8Array | null }[]): Cou
   });
 }
 
+/** Asserts that `messages` are `sent` events, none of them twice (by event id). */
+export function assertEachEventOnce(
+  messages: readonly { value: Uint8Array | null }[],
+  sent: number,
+): void {
+  const decoder = new TextDecoder();
+  const ids = new Set(
+    messages.map((message) => JSON.parse(decoder.decode(message.value!)).event_id),
+  );
+  assert.equal(messages.length, sent, "the topic holds exactly the events reported sent");
+  assert.equal(ids.size, sent, "no event is on the topic twice");
+}
+
 const TABLES = ["summary", "hourly", "daily", "typeMinute", "activeUsers"] as const;
 
 /**
- * Asserts that every count table holds exactly the counts of `events` (no row
- * missing, none extra, none off by one); returns how much was compared.
+ * Asserts that stored count tables (`storedCounts`, now or a snapshot) hold exactly the counts
+ * of `events`: no row missing, none extra, none off by one; returns the rows compared.
  */
-export async function assertCountsExact(
-  sql: postgres.Sql,
+export function assertSameCounts(
+  stored: ExpectedCounts,
   events: readonly CountedEvent[],
   label = "counts",
-): Promise<{ events: number; rows: number }> {
+): number {
   const expected = expectedCounts(events as ActivityEvent[]);
-  const stored = await storedCounts(sql);
   let rows = 0;
   for (const table of TABLES) {
     assert.deepEqual(countDifferences(expected[table], stored[table]), [], `${label}: ${table}`);
     assert.equal(stored[table].size, expected[table].size, `${label}: rows of ${table}`);
     rows += stored[table].size;
   }
+  return rows;
+}
+
+/**
+ * Asserts that every count table holds exactly the counts of `events`, and `ingest_minute` their
+ * number as accepted; returns how much was compared.
+ */
+export async function assertCountsExact(
+  sql: postgres.Sql,
+  events: readonly CountedEvent[],
+  label = "counts",
+): Promise<{ events: number; rows: number }> {
+  const rows = assertSameCounts(await storedCounts(sql), events, label);
   const [ingest] = await sql<{ n: string | null }[]>`
     SELECT sum(events_accepted) AS n FROM ingest_minute`;
   assert.equal(Number(ingest.n ?? 0), events.length, `${label}: ingest_minute accepted`);
-  return { events: expected.total, rows };
+  return { events: events.length, rows };
 }
 
 /** The stored next offset of each partition of a group's topic (empty before any commit). */

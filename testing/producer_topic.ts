@@ -3,9 +3,9 @@
  * `deno task producer` runs it, and read a topic back completely.
  */
 import { fileURLToPath } from "node:url";
-import { createKafka, topicEndOffsets } from "@activity/shared/kafka";
+import { readTopicBack } from "./fault_topic.ts";
 
-/** A message as read back from Kafka. */
+/** A message as read back from Kafka, its key as text. */
 export interface ReadMessage {
   readonly partition: number;
   readonly offset: string;
@@ -19,46 +19,14 @@ export async function readTopic(
   topic: string,
   options: { timeoutMs?: number } = {},
 ): Promise<ReadMessage[]> {
-  const kafka = createKafka({ brokers, clientId: "producer-test-reader" });
-  const ends = await topicEndOffsets(kafka, topic);
-  const expected = [...ends.values()].reduce((sum, end) => sum + Number(end), 0);
-  const messages: ReadMessage[] = [];
-  if (expected === 0) return messages;
-  const consumer = kafka.consumer({
-    groupId: `producer-test-${crypto.randomUUID()}`,
-    maxBytesPerPartition: 8 * 1024 * 1024,
-  });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const done = Promise.withResolvers<void>();
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) {
-          messages.push({
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key === null ? null : message.key.toString("utf8"),
-            value: message.value === null ? null : new Uint8Array(message.value),
-          });
-        }
-        if (messages.length >= expected) done.resolve();
-        await Promise.resolve();
-      },
-    });
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const timer = setTimeout(
-      () =>
-        done.reject(
-          new Error(`read ${messages.length} of ${expected} messages in ${timeoutMs} ms`),
-        ),
-      timeoutMs,
-    );
-    await done.promise.finally(() => clearTimeout(timer));
-  } finally {
-    await consumer.disconnect();
-  }
-  return messages;
+  const decoder = new TextDecoder();
+  const messages = await readTopicBack(brokers, topic, { timeoutMs: 30_000, ...options });
+  return messages.map((message) => ({
+    partition: message.partition,
+    offset: String(message.offset),
+    key: message.key === null ? null : decoder.decode(message.key),
+    value: message.value,
+  }));
 }
 
 /** What a finished CLI run produced. */
