@@ -62,6 +62,33 @@ const WRITTEN_COLUMNS = FLUSH_WRITES.map(([table, cte]) =>
   `(SELECT count(*) FROM ${cte})::int AS ${table},\n  ${CLOCK} AS t_${table}`
 ).join(",\n  ");
 
+/** Where one closed-bucket rollup CTE writes: its name, bucket unit and watermark column. */
+interface ClosedRollup {
+  readonly cte: "hourly" | "daily";
+  readonly unit: "hour" | "day";
+  readonly watermark: "hours_closed_before" | "days_closed_before";
+}
+
+// The hourly and daily rollups differ only in their bucket; one shape keeps them in step.
+function closedRollupCte({ cte, unit, watermark }: ClosedRollup): string {
+  return `${cte} AS (
+  INSERT INTO user_event_${cte}_closed AS t (user_id, event_${unit}, event_type, event_count)
+  SELECT user_id, date_trunc('${unit}', event_minute, 'UTC'), event_type, sum(n) FROM input
+  WHERE event_minute < (SELECT ${watermark} FROM watermark)
+  GROUP BY 1, 2, 3
+  ORDER BY 1, 2, 3
+  ON CONFLICT (user_id, event_${unit}, event_type)
+  DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
+  RETURNING 1`;
+}
+
+const HOURLY_CTE = closedRollupCte({
+  cte: "hourly",
+  unit: "hour",
+  watermark: "hours_closed_before",
+});
+const DAILY_CTE = closedRollupCte({ cte: "daily", unit: "day", watermark: "days_closed_before" });
+
 // The whole flush is ONE statement, so it commits or not as a unit without BEGIN/COMMIT: a
 // connection killed mid-flush leaves nothing behind, and there is no rollback to send on a dead
 // connection. The fence is the first output column, so a fenced flush aborts before PostgreSQL
@@ -107,24 +134,8 @@ WITH owner AS (
 ), watermark AS (
   -- Rollups of closed buckets only (sql/0007): a flush adds to those its late events reach.
   SELECT hours_closed_before, days_closed_before FROM rollup_watermark FOR SHARE
-), hourly AS (
-  INSERT INTO user_event_hourly_closed AS t (user_id, event_hour, event_type, event_count)
-  SELECT user_id, date_trunc('hour', event_minute, 'UTC'), event_type, sum(n) FROM input
-  WHERE event_minute < (SELECT hours_closed_before FROM watermark)
-  GROUP BY 1, 2, 3
-  ORDER BY 1, 2, 3
-  ON CONFLICT (user_id, event_hour, event_type)
-  DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
-  RETURNING 1
-), daily AS (
-  INSERT INTO user_event_daily_closed AS t (user_id, event_day, event_type, event_count)
-  SELECT user_id, date_trunc('day', event_minute, 'UTC'), event_type, sum(n) FROM input
-  WHERE event_minute < (SELECT days_closed_before FROM watermark)
-  GROUP BY 1, 2, 3
-  ORDER BY 1, 2, 3
-  ON CONFLICT (user_id, event_day, event_type)
-  DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
-  RETURNING 1
+), ${HOURLY_CTE}
+), ${DAILY_CTE}
 ), type_minute AS (
   INSERT INTO event_type_minute AS t (event_minute, event_type, event_count)
   SELECT to_timestamp(u.minute_s), u.event_type, u.n

@@ -1,5 +1,5 @@
 /**
- * Issue 16: leader failover on a real three-broker cluster. The producer CLI
+ * Leader failover on a real three-broker cluster. The producer CLI
  * publishes at a fixed rate and two consumer CLIs count; the broker leading
  * the busiest partitions is killed (SIGKILL: its broker and controller die at
  * once) mid-stream. Neither program is restarted. Every event the producer

@@ -1,5 +1,5 @@
 /**
- * Issue 16: a controlled shutdown (SIGTERM) and a rolling restart of a real
+ * A controlled shutdown (SIGTERM) and a rolling restart of a real
  * three-broker cluster under load. The producer CLI publishes at a fixed rate
  * and two consumer CLIs count while each broker in turn, the one leading the
  * busiest partitions first, is stopped with SIGTERM (it hands its

@@ -1,5 +1,5 @@
 /**
- * Issue 16: the topics the programs create are replicated as the cluster
+ * The topics the programs create are replicated as the cluster
  * allows. On three brokers the producer's topic and the consumer's
  * dead-letter topic get three replicas and min.insync.replicas 2 (`auto`);
  * explicit settings are kept; impossible ones stop the program with a clear

@@ -1,5 +1,5 @@
 /**
- * Issue 8: the producer CLI SIGKILLed mid-stream (a batch always in flight at
+ * The producer CLI SIGKILLed mid-stream (a batch always in flight at
  * 20 000 events/s). Whatever it reported as sent before dying — on its
  * progress lines or its /metrics — must be in the topic. Its simulation is
  * deterministic, so the test regenerates the run's event ids and looks each

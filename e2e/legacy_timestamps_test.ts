@@ -1,5 +1,5 @@
 /**
- * Issue 11 (7): the old Python prototype's messages, with their timestamp in
+ * The old Python prototype's messages, with their timestamp in
  * every form Python writes one, published by another client without a key,
  * read by the consumer CLI: each is counted in the minute it happened (UTC
  * when it has no offset), and a timestamp that is no date is stored with a

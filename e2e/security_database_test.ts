@@ -1,5 +1,5 @@
 /**
- * Issue 8, security in PostgreSQL, against the real server:
+ * Security in PostgreSQL, against the real server:
  * - the consumer CLI runs as a LOGIN role that is no superuser and may do
  *   nothing but own its database (as `docker/postgres/init.sh` sets up), and
  *   its counts are exact;

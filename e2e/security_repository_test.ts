@@ -1,5 +1,5 @@
 /**
- * Issue 8, security of what is in the repository (no services needed):
+ * Security of what is in the repository (no services needed):
  * - no secret in any file that is or would be committed, except the
  *   documented local-only defaults of `.env.example`;
  * - the programs build SQL text only from constants: every raw-SQL call of

@@ -61,7 +61,7 @@ export const PROGRAM_RESOLUTION: readonly string[] = [
   `--lock=${PROGRAMS_LOCK}`,
 ];
 
-/** The most a binary may embed besides the runtime (issue 14: slim binaries). */
+/** The most a binary may embed besides the runtime (slim binaries). */
 export const EMBEDDED_LIMIT_BYTES = 10_000_000;
 
 /**
