@@ -47,6 +47,8 @@ export interface SourceHandlers {
   onFatal(error: Error): void;
   /** Why the source cannot consume yet (null once it can): shown by `/readyz`. */
   onBlocked(reason: string | null): void;
+  /** The client showed a sign of life: a fetch began, a heartbeat, a group join, a restart. */
+  onActivity(): void;
 }
 
 /** How to reach and consume the topic. */
@@ -63,6 +65,8 @@ export interface SourceOptions {
   readonly signal?: AbortSignal;
   /** How long the last group-offset commit is waited for when closing. */
   readonly closeCommitWaitMs: number;
+  /** How long leaving the group and disconnecting every client may take when closing. */
+  readonly closeDisconnectWaitMs: number;
 }
 
 /** The topic's identity and the bounds of each partition's log. */
@@ -93,6 +97,18 @@ export interface KafkaSource {
 
 /** How long one topic-id lookup may take. */
 const TOPIC_ID_TIMEOUT_MS = 5_000;
+
+/** How long reading the topic's offsets may take: a batch handler waits for it. */
+const DESCRIBE_TIMEOUT_MS = 15_000;
+
+/** Kafka neither answered nor failed within the time the consumer gives it. */
+export class KafkaDeadlineError extends Error {
+  /** Creates the error naming what was waited for and how long. */
+  constructor(what: string, ms: number) {
+    super(`Kafka did not answer ${what} within ${ms} ms`);
+    this.name = "KafkaDeadlineError";
+  }
+}
 
 /** How often waiting for Kafka or the topic is reported. */
 const WAITING_LOG_INTERVAL_MS = 15_000;
@@ -162,6 +178,16 @@ export async function startKafkaSource(
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) handlers.onFatal(event.payload.error);
   });
+  for (
+    const sign of [
+      consumer.events.FETCH_START,
+      consumer.events.HEARTBEAT,
+      consumer.events.GROUP_JOIN,
+      consumer.events.CRASH,
+    ]
+  ) {
+    consumer.on(sign, () => handlers.onActivity());
+  }
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -187,8 +213,21 @@ function createSource(
   clients: { kafka: Kafka; admin: Admin; consumer: Consumer; producer: Producer },
   options: SourceOptions,
 ): KafkaSource {
-  const { admin, consumer, producer } = clients;
-  const { topic, log } = options;
+  const { kafka, consumer, producer } = clients;
+  const { topic, log, clock } = options;
+  let admin = clients.admin;
+  let adminIsStale = false;
+  // KafkaJS's admin keeps metadata naming a moved leader (it does not refresh on NOT_LEADER),
+  // and a request it never settles would hold the caller: after a failure, a fresh client.
+  const currentAdmin = async () => {
+    if (!adminIsStale) return admin;
+    const stale = admin;
+    admin = kafka.admin();
+    adminIsStale = false;
+    stale.disconnect().catch(() => {});
+    await admin.connect();
+    return admin;
+  };
   // Group offsets are informational: one commit in flight at a time, newer offsets coalesced.
   const pending = new Map<number, string>();
   let committing: Promise<void> | undefined;
@@ -217,11 +256,23 @@ function createSource(
       consumer.seek({ topic, partition, offset });
     },
     async describeTopic() {
-      const [ids, offsets] = await Promise.all([
-        // Not the stop signal: the last flush of a stopping consumer checks the topic too.
-        fetchTopicIds(options.brokers, [topic], { timeoutMs: TOPIC_ID_TIMEOUT_MS }),
-        admin.fetchTopicOffsets(topic),
-      ]);
+      let ids, offsets;
+      try {
+        [ids, offsets] = await withDeadline(
+          (async () => {
+            const client = await currentAdmin();
+            return await Promise.all([
+              // Not the stop signal: the last flush of a stopping consumer checks the topic too.
+              fetchTopicIds(options.brokers, [topic], { timeoutMs: TOPIC_ID_TIMEOUT_MS }),
+              client.fetchTopicOffsets(topic),
+            ]);
+          })(),
+          { clock, ms: DESCRIBE_TIMEOUT_MS, what: `the offsets of topic "${topic}"` },
+        );
+      } catch (error) {
+        adminIsStale = true;
+        throw error;
+      }
       const found = ids.kind === "ids" ? ids.topics.get(topic) : undefined;
       return {
         topicId: found?.id ?? null,
@@ -264,12 +315,16 @@ function createSource(
         options.clock.sleep(options.closeCommitWaitMs, waited.signal),
       ]);
       waited.abort();
-      for (const client of [consumer, producer, admin]) {
-        try {
-          await client.disconnect();
-        } catch (error) {
-          log.warn("could not disconnect from Kafka cleanly", { error });
-        }
+      try {
+        await withDeadline(
+          (async () => {
+            for (const client of [consumer, producer, admin]) await client.disconnect();
+          })(),
+          { clock, ms: options.closeDisconnectWaitMs, what: "leaving the group and disconnecting" },
+        );
+      } catch (error) {
+        // The group moves our partitions after the session timeout even if we never leave it.
+        log.warn("could not disconnect from Kafka cleanly", { error });
       }
     },
   };
@@ -298,6 +353,23 @@ function createSource(
       );
       return `refused: ${errorSummary(error)}`;
     }
+  }
+}
+
+/** `work`, or a `KafkaDeadlineError` once `ms` have passed (the work is then left to settle). */
+async function withDeadline<T>(
+  work: Promise<T>,
+  options: { clock: Clock; ms: number; what: string },
+): Promise<T> {
+  const done = new AbortController();
+  const deadline = options.clock.sleep(options.ms, done.signal).then(() => {
+    if (!done.signal.aborted) throw new KafkaDeadlineError(options.what, options.ms);
+    return undefined as never;
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    done.abort();
   }
 }
 

@@ -15,6 +15,7 @@ import type { ConsumerConfig } from "./config.ts";
 import { commitPlan } from "./flush_commit.ts";
 import { type FlushPlan, planFlush } from "./flush_plan.ts";
 import type { IncomingBatch, KafkaSource, SourceHandlers } from "./kafka_source.ts";
+import { judgeKafkaWatch, noteKafkaSign, silenceReason } from "./kafka_watch.ts";
 import { place, placeAssigned, reexamine } from "./log_watch.ts";
 import {
   admitBatch,
@@ -34,6 +35,7 @@ import {
   readiness,
 } from "./pipeline_core.ts";
 import {
+  ConsumerStoppedError,
   createPipelineState,
   failPipeline,
   type PipelineDeps,
@@ -46,6 +48,9 @@ export { ConsumerStoppedError, type PipelineDeps, type PipelineSummary } from ".
 
 /** Messages decoded between two yields to the event loop (about 10 ms of work). */
 const CHUNK_MESSAGES = 2_000;
+
+/** How often the Kafka client's silence is judged. */
+const WATCH_INTERVAL_MS = 5_000;
 
 /** The running pipeline: Kafka handlers in, a flush loop out. */
 export interface Pipeline {
@@ -72,8 +77,10 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
 
   async function onBatch(batch: IncomingBatch): Promise<void> {
     const { partition, messages } = batch;
+    onActivity();
     if (messages.length === 0) return;
     while (core.stopDeadlineMs === null && batch.isRunning() && !batch.isStale()) {
+      noteKafkaSign(state.kafkaWatch, clock.now()); // waiting here for room or offsets is alive
       const decision = judgeBatch(fence, partition, messages);
       if (decision.kind === "load") {
         await place(state, [partition], batch);
@@ -146,6 +153,37 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
     placeAssigned(state);
   }
 
+  function onActivity(): void {
+    const toldMs = noteKafkaSign(state.kafkaWatch, clock.now());
+    if (toldMs > 0) {
+      log.info("the Kafka client shows signs of life again", { silent_s: toldMs / 1000 });
+    }
+  }
+
+  async function watchKafka(): Promise<void> {
+    while (!state.stopped.signal.aborted) {
+      await clock.sleep(WATCH_INTERVAL_MS, state.stopped.signal);
+      const verdict = judgeKafkaWatch(state.kafkaWatch, {
+        nowMs: clock.now(),
+        stopping: core.stopDeadlineMs !== null,
+      });
+      if (verdict.kind === "silent" && verdict.tell) {
+        log.warn(`${silenceReason(verdict.silentMs)}; not ready`, {
+          partitions: [...state.assigned].sort((a, b) => a - b).join(","),
+          stops_after_s: state.kafkaWatch.settings.stalledAfterMs / 1000,
+        });
+      } else if (verdict.kind === "stalled") {
+        failPipeline(
+          state,
+          new ConsumerStoppedError(
+            `Cannot consume: ${silenceReason(verdict.silentMs)}; stopping so that a restart ` +
+              "rejoins the group (offsets are in PostgreSQL: nothing read is lost or counted twice)",
+          ),
+        );
+      }
+    }
+  }
+
   function cutPlan(): FlushPlan {
     const plan = planFlush(state.buffer, cutRanges(fence), {
       group: config.group,
@@ -179,14 +217,18 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
       onBatch,
       onAssignment,
       onFatal: (error) => failPipeline(state, error),
+      onActivity,
       onBlocked(reason) {
         core.blocked = reason;
       },
     },
     async run(started) {
       state.source = started;
+      onActivity();
+      const watching = watchKafka();
       placeAssigned(state);
       await flushLoop();
+      await watching;
       return { ...state.summary };
     },
     stop: () => stopPipeline(state),
@@ -194,11 +236,16 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
     lag: () => [...committedLag(fence).values()].reduce((sum, lag) => sum + lag, 0n),
     fatal: () => state.fatalError,
     readiness(databaseAnswers) {
-      const ready = readiness(core, {
-        nowMs: clock.now(),
+      const nowMs = clock.now();
+      let ready = readiness(core, {
+        nowMs,
         assignedPartitions: state.assigned.size,
         databaseAnswers,
       });
+      const silentMs = nowMs - state.kafkaWatch.lastSignMs;
+      if (ready.ready && state.source && silentMs >= state.kafkaWatch.settings.silentAfterMs) {
+        ready = { ready: false, reason: silenceReason(silentMs) };
+      }
       metrics.ready.set({}, ready.ready ? 1 : 0);
       return ready;
     },

@@ -8,6 +8,7 @@ import { type Clock, type Logger, systemClock } from "@activity/shared";
 import { type BatchAggregate, emptyAggregate } from "./aggregate.ts";
 import type { ConsumerConfig } from "./config.ts";
 import type { KafkaSource } from "./kafka_source.ts";
+import { createKafkaWatch, type KafkaWatch, kafkaWatchSettings } from "./kafka_watch.ts";
 import type { ConsumerMetrics } from "./metrics.ts";
 import { committedLag, createOffsetFence, type OffsetFence, resetFence } from "./offset_fence.ts";
 import {
@@ -79,6 +80,8 @@ export interface PipelineState {
   epoch: number;
   /** The placement in progress, which concurrent batches wait for. */
   placing: Promise<void> | undefined;
+  /** The Kafka client's last sign of life. */
+  readonly kafkaWatch: KafkaWatch;
 }
 
 /** The state of a new pipeline. */
@@ -117,6 +120,7 @@ export function createPipelineState(config: ConsumerConfig, deps: PipelineDeps):
     fatalError: undefined,
     epoch: 0,
     placing: undefined,
+    kafkaWatch: createKafkaWatch(kafkaWatchSettings(config.sessionTimeoutMs), clock.now()),
   };
 }
 

@@ -301,6 +301,34 @@ Deno.test("when the Kafka client gives up, the pipeline stops and reports why", 
   assert.equal(t.pipeline.fatal()?.message, "the group coordinator is gone");
 });
 
+Deno.test("a Kafka client that falls silent makes the consumer not ready, then stops it saying why", async () => {
+  const t = setup({ "flush-events": 1_000, "session-timeout-ms": 10_000 });
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 3 }));
+  for (let i = 0; i < 11; i++) {
+    await t.clock.advance(5_000); // heartbeats every 5 s for 55 s: alive
+    t.pipeline.handlers.onActivity();
+  }
+  assert.deepEqual(t.pipeline.readiness(true), { ready: true });
+  await t.clock.advance(65_000);
+  assert.deepEqual(t.pipeline.readiness(true), {
+    ready: false,
+    reason: "the Kafka client has shown no sign of life (no fetch, heartbeat or batch) for 65 s",
+  });
+  t.pipeline.handlers.onActivity();
+  assert.deepEqual(t.pipeline.readiness(true), { ready: true }, "a sign of life ends it");
+  let done = false;
+  t.running.then(() => done = true);
+  await t.clock.advance(175_000);
+  assert.equal(done, false, "three minutes of silence are tolerated");
+  await t.clock.advance(10_000);
+  const summary = await t.running;
+  assert.equal(summary.committedEvents, 3, "what was read is still committed");
+  assert.match(
+    t.pipeline.fatal()?.message ?? "",
+    /^Cannot consume: the Kafka client has shown no sign of life .* for 18\d s; stopping so that a restart rejoins the group/,
+  );
+});
+
 Deno.test("messages removed before they were read are recorded as a gap with the offsets that move past them", async () => {
   const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
     stored: new Map([[0, { next: 10n, topicId: TOPIC_ID }]]),

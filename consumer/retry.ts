@@ -97,7 +97,7 @@ export function classifyKafkaError(error: unknown): ClassifiedFailure {
   const code = type ?? name;
   if (
     name === "KafkaJSConnectionError" || name === "KafkaJSRequestTimeoutError" ||
-    name === "TopicIdLookupError"
+    name === "TopicIdLookupError" || name === "KafkaDeadlineError"
   ) {
     return { kind: "unreachable", code, summary };
   }

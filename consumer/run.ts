@@ -82,6 +82,7 @@ export async function runConsumer(
         },
         sessionTimeoutMs: config.sessionTimeoutMs,
         closeCommitWaitMs: SHUTDOWN_BUDGET.groupOffsetCommitMs,
+        closeDisconnectWaitMs: SHUTDOWN_BUDGET.kafkaDisconnectMs,
         log,
         clock,
         signal,
