@@ -3,21 +3,15 @@
  * `autoCommit: false` and `eachBatchAutoResolve: false`, PostgreSQL holds the
  * offsets), seeks, what the topic's log holds (its id, first and last
  * offsets), the best-effort group offset commit, and the dead-letter
- * producer. Swapping the Kafka client means rewriting this file (and
- * `shared/kafka.ts`) only.
+ * producer. Swapping the Kafka client means rewriting this file,
+ * `dead_letter_producer.ts` and `shared/kafka.ts` only.
  */
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import type { Clock, Logger, ReplicationRequest } from "@activity/shared";
 import type { Rejection, SourceMessage } from "./aggregate.ts";
-import {
-  deadLetterMessage,
-  type DeadLetterOutcome,
-  deadLetterPartition,
-  deadLetterRequests,
-  isCut,
-  SMALL_DEAD_LETTER_LIMITS,
-} from "./dead_letters.ts";
+import { createDeadLetterPublisher } from "./dead_letter_producer.ts";
+import { type DeadLetterOutcome, deadLetterPartition } from "./dead_letters.ts";
 import { fetchTopicIds } from "./kafka_topic_ids.ts";
 import type { PartitionLog } from "./partition_placement.ts";
 import { classifyKafkaError, errorSummary, retryWithBackoff } from "./retry.ts";
@@ -243,14 +237,7 @@ function createSource(
     }
     committing = undefined;
   };
-  const send = (rejections: readonly Rejection[], small = false) =>
-    producer.send({
-      topic: options.dlqTopic,
-      acks: -1,
-      messages: rejections.map((r) =>
-        small ? deadLetterMessage(r, SMALL_DEAD_LETTER_LIMITS) : deadLetterMessage(r)
-      ),
-    });
+  const publishDeadLetters = createDeadLetterPublisher(producer, options);
   return {
     seek(partition, offset) {
       consumer.seek({ topic, partition, offset });
@@ -282,21 +269,7 @@ function createSource(
         }])),
       };
     },
-    async publishDeadLetters(rejections) {
-      const outcomes: DeadLetterOutcome[] = [];
-      for (const request of deadLetterRequests(rejections)) {
-        try {
-          await send(request);
-          for (const r of request) outcomes.push(isCut(r) ? "sent cut" : "sent");
-        } catch (error) {
-          if (classifyKafkaError(error).kind !== "permanent") throw error;
-          // The broker refuses the request (a topic with a smaller size limit): send each alone,
-          // then in a smaller form; what it refuses even then is recorded, never retried.
-          for (const r of request) outcomes.push(await sendAlone(r, error));
-        }
-      }
-      return outcomes;
-    },
+    publishDeadLetters,
     commitGroupOffsets(offsets) {
       for (const { partition, next } of offsets) pending.set(partition, next);
       committing ??= commitPending();
@@ -328,32 +301,6 @@ function createSource(
       }
     },
   };
-
-  async function sendAlone(rejection: Rejection, first: unknown): Promise<DeadLetterOutcome> {
-    try {
-      await send([rejection]);
-      return isCut(rejection) ? "sent cut" : "sent";
-    } catch (error) {
-      if (classifyKafkaError(error).kind !== "permanent") throw error;
-    }
-    try {
-      await send([rejection], true);
-      return "sent cut";
-    } catch (error) {
-      if (classifyKafkaError(error).kind !== "permanent") throw error;
-      log.warn(
-        "the dead-letter topic refused a rejected message even cut small; it is kept " +
-          "in rejected_events only",
-        {
-          partition: rejection.partition,
-          offset: rejection.offset,
-          first_error: errorSummary(first),
-          error,
-        },
-      );
-      return `refused: ${errorSummary(error)}`;
-    }
-  }
 }
 
 /** `work`, or a `KafkaDeadlineError` once `ms` have passed (the work is then left to settle). */

@@ -1,8 +1,8 @@
 /**
  * The Kafka edge both programs share: the KafkaJS client factory and the admin
- * calls (topics, their offsets and replication). With `producer/kafka_sink.ts`
- * and `consumer/kafka_source.ts` it is all the code that knows KafkaJS, so the
- * client library can be swapped there.
+ * calls (topics, their offsets and replication). With `producer/kafka_sink.ts`,
+ * `consumer/kafka_source.ts` and `consumer/dead_letter_producer.ts` it is all
+ * the code that knows KafkaJS, so the client library can be swapped there.
  */
 import { type Admin, ConfigResourceTypes, Kafka, type LogEntry, logLevel } from "kafkajs";
 import type { Logger } from "./log.ts";
