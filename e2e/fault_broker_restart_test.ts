@@ -16,7 +16,7 @@ import {
   sleep,
   summaryOf,
 } from "../testing/mod.ts";
-import { exitOf } from "../testing/fault_processes.ts";
+import { runToEnd } from "../testing/fault_processes.ts";
 import { assertEachEventOnce } from "../testing/fault_topic.ts";
 
 const EVENTS = 40_000;
@@ -51,7 +51,7 @@ Deno.test("the Kafka broker stopped and restarted mid-stream: the producer and t
     await scene.reach(before + 1, { explain: consumer });
     consumerRecoveryMs = Math.round(performance.now() - back);
     producerRun = await producer.waitFor((line) => line.msg === "summary", 120_000)
-      .then(() => exitOf(producer));
+      .then(() => runToEnd(producer));
   } catch (error) {
     const { stderr } = await producer.stop("SIGKILL");
     const progress = `${await committed()} committed`;

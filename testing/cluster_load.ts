@@ -22,7 +22,7 @@ import {
   storedOffsets,
 } from "./fault_topic.ts";
 import {
-  exitOf,
+  runToEnd,
   faultConsumerFlags,
   freePort,
   metricSum,
@@ -155,7 +155,7 @@ export function startClusterLoad(options: ClusterLoadOptions): ClusterLoad {
       const run = settings.stopProducer
         ? await producer.stop("SIGTERM")
         : await producer.waitFor((line) => line.msg === "summary", 180_000)
-          .then(() => exitOf(producer));
+          .then(() => runToEnd(producer));
       producerRun = run;
       assert.equal(run.code, 0, run.stderr.slice(-3_000));
       const summary = summaryOf(run);

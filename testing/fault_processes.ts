@@ -56,7 +56,7 @@ export function logLines(stderr: string): Record<string, unknown>[] {
 }
 
 /** Waits for a watched producer that is ending by itself (SIGCONT: a signal that changes nothing). */
-export function exitOf(producer: WatchedProducer): Promise<CliRun> {
+export function runToEnd(producer: WatchedProducer): Promise<CliRun> {
   return producer.stop("SIGCONT");
 }
 
