@@ -22,10 +22,10 @@ import {
   storedOffsets,
 } from "./fault_topic.ts";
 import {
-  runToEnd,
   faultConsumerFlags,
   freePort,
   metricSum,
+  runToEnd,
   scrapeMetrics,
 } from "./fault_processes.ts";
 import { type ProgressSampler, sampleProgress } from "./progress_stall.ts";
