@@ -17,7 +17,7 @@ import {
   recordPlacements,
   skipTo,
 } from "./offset_fence.ts";
-import { decidePlacement, type Placement } from "./partition_placement.ts";
+import { decidePlacement, type Placement, type StoredOffset } from "./partition_placement.ts";
 import { admitRangeOnly } from "./pipeline_core.ts";
 import {
   ConsumerStoppedError,
@@ -28,14 +28,33 @@ import {
 } from "./pipeline_state.ts";
 import { retryWithBackoff } from "./retry.ts";
 
-/** Places `partitions` (and any assigned partition not placed yet); concurrent calls share one. */
-export function place(
+/**
+ * Places `partitions` (and any assigned partition not placed yet); concurrent calls share the
+ * placement in flight. One begun before buffered state was thrown away (a refused flush, a
+ * recreated topic) ends without placing or seeking: place again until one began and ended in
+ * the current epoch, or reading would skip or stall where the discarded state stood.
+ */
+export async function place(
   state: PipelineState,
   partitions: readonly number[],
   batch?: IncomingBatch,
 ): Promise<void> {
-  state.placing ??= placeOnce(state, partitions, batch).finally(() => state.placing = undefined);
-  return state.placing;
+  while (true) {
+    const epoch = state.epoch;
+    let placing = state.placing;
+    if (!placing) {
+      const started = {
+        epoch,
+        done: placeOnce(state, partitions, batch).finally(() => {
+          if (state.placing === started) state.placing = undefined;
+        }),
+      };
+      placing = state.placing = started;
+    }
+    await placing.done;
+    // Stopping ends placeOnce without placing and leaves the epoch alone: this ends too.
+    if (placing.epoch === epoch && state.epoch === epoch) return;
+  }
 }
 
 /**
@@ -88,8 +107,9 @@ async function placeOnce(
   if (!found || state.epoch !== placeEpoch) return;
   const { stored, logs } = found;
   if (fence.partitions.size > 0 && isOtherTopic(fence.topicId, logs.topicId)) {
-    // Partitions placed earlier were read from the topic that is gone.
-    await topicReplaced(state, { topicId: logs.topicId!, inFlightEvents: 0 });
+    // Partitions placed earlier were read from the topic that is gone. Not `topicReplaced`:
+    // its placement would wait for this one; the epoch moved on, so `place` places again.
+    forgetReplacedTopic(state, { topicId: logs.topicId!, inFlightEvents: 0 });
     return;
   }
   fence.topicId = logs.topicId;
@@ -107,6 +127,8 @@ async function placeOnce(
     placements.set(partition, decision.placement);
   }
   recordPlacements(fence, placements);
+  // After recordPlacements, which starts each placed partition's gaps afresh.
+  recordLostWithOldTopic(state, { placements, stored });
   for (const [partition, placement] of placements) {
     // Kafka's own position may differ (offsets restored from a backup, a recreated topic):
     // read from ours, even when no new message would ever make a batch arrive.
@@ -211,8 +233,20 @@ export async function topicReplaced(
   state: PipelineState,
   replaced: { topicId: string; inFlightEvents: number },
 ): Promise<void> {
+  const held = forgetReplacedTopic(state, replaced);
+  await place(state, held);
+}
+
+/**
+ * Says the topic was replaced, drops what was read from the old one and remembers where each
+ * partition stood in it, for `recordLostWithOldTopic`; returns the partitions that were placed.
+ */
+function forgetReplacedTopic(
+  state: PipelineState,
+  replaced: { topicId: string; inFlightEvents: number },
+): number[] {
   const { fence } = state;
-  const held = new Map(positions(fence));
+  const held = positions(fence);
   state.log.warn(
     "the topic was deleted and created again while it was read: what was read and not yet " +
       "committed is gone with the old topic; reading the new topic from its start",
@@ -223,19 +257,38 @@ export async function topicReplaced(
       discarded_events: state.core.bufferedEvents + replaced.inFlightEvents,
     },
   );
-  const oldTopicId = fence.topicId;
-  discardEverything(state, replaced.inFlightEvents);
-  await place(state, [...held.keys()]);
-  // Record what the old topic held beyond the stored offsets as lost with it.
   for (const [partition, position] of held) {
-    const progress = fence.partitions.get(partition);
-    if (progress?.committed != null && position > progress.committed) {
-      progress.gaps.push({
-        from: progress.committed.toString(),
-        to: position.toString(),
-        topicId: oldTopicId,
-      });
-    }
+    state.lostWithOldTopic.set(partition, { position, topicId: fence.topicId });
+  }
+  discardEverything(state, replaced.inFlightEvents);
+  return [...held.keys()];
+}
+
+/**
+ * Records, as a gap of the old topic, what it held beyond the stored offset of each partition
+ * placed now whose stored offset is still the old topic's (those messages are gone with it).
+ */
+function recordLostWithOldTopic(
+  state: PipelineState,
+  placed: { placements: ReadonlyMap<number, Placement>; stored: ReadonlyMap<number, StoredOffset> },
+): void {
+  for (const [partition, placement] of placed.placements) {
+    const lost = state.lostWithOldTopic.get(partition);
+    if (!lost) continue;
+    state.lostWithOldTopic.delete(partition);
+    const progress = state.fence.partitions.get(partition);
+    const storedTopicId = placed.stored.get(partition)?.topicId;
+    if (
+      !progress || placement.committed === null || storedTopicId !== lost.topicId ||
+      lost.position <= placement.committed
+    ) continue;
+    progress.gaps.push({
+      from: placement.committed.toString(),
+      to: lost.position.toString(),
+      topicId: lost.topicId,
+    });
+    // Committed with the next flush even if the new topic holds no message yet.
+    progress.buffered = true;
   }
 }
 

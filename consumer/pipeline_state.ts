@@ -78,8 +78,13 @@ export interface PipelineState {
   fatalError: Error | undefined;
   /** Bumped whenever buffered state is thrown away, so placements begun before it are void. */
   epoch: number;
-  /** The placement in progress, which concurrent batches wait for. */
-  placing: Promise<void> | undefined;
+  /** The placement in progress and the epoch it began in; concurrent batches wait for it. */
+  placing: { readonly epoch: number; readonly done: Promise<void> } | undefined;
+  /**
+   * Where each partition stood in a topic that was deleted and created again, until its next
+   * placement records what lay beyond its stored offset as lost with that topic.
+   */
+  readonly lostWithOldTopic: Map<number, { position: bigint; topicId: string | null }>;
   /** The Kafka client's last sign of life. */
   readonly kafkaWatch: KafkaWatch;
 }
@@ -120,6 +125,7 @@ export function createPipelineState(config: ConsumerConfig, deps: PipelineDeps):
     fatalError: undefined,
     epoch: 0,
     placing: undefined,
+    lostWithOldTopic: new Map(),
     kafkaWatch: createKafkaWatch(kafkaWatchSettings(config.sessionTimeoutMs), clock.now()),
   };
 }

@@ -75,21 +75,36 @@ function fakeStore(stored: Map<number, StoredOffset>) {
 
 function fakeSource(logs: { topicId: string; ends: Map<number, [bigint, bigint]> }) {
   const seeks: [number, string][] = [];
+  let gate: Promise<void> | undefined;
   const source: KafkaSource = {
     seek: (partition, offset) => seeks.push([partition, offset]),
-    describeTopic: (): Promise<TopicLogs> =>
-      Promise.resolve({
+    async describeTopic(): Promise<TopicLogs> {
+      const held = gate;
+      gate = undefined;
+      await held;
+      return {
         topicId: logs.topicId,
         partitions: new Map(
           [...logs.ends].map(([p, [logStart, highWatermark]]) => [p, { logStart, highWatermark }]),
         ),
-      }),
+      };
+    },
     publishDeadLetters: (rejections) => Promise.resolve(rejections.map(() => "sent" as const)),
     commitGroupOffsets: () => {},
     pause: () => {},
     close: () => Promise.resolve(),
   };
-  return { source, seeks, logs };
+  return {
+    source,
+    seeks,
+    logs,
+    /** Makes the next reading of the topic's offsets wait (slow brokers) until it is released. */
+    hold(): () => void {
+      let release = () => {};
+      gate = new Promise((resolve) => release = resolve);
+      return release;
+    },
+  };
 }
 
 function batch(
@@ -241,6 +256,68 @@ Deno.test("after a refused flush every held partition seeks back to its stored o
     },
     { fenceMisses: 1, committed: 0, abandoned: 0 },
   );
+});
+
+Deno.test("a placement that is slow while a flush is refused still ends with every partition sought back to its stored offset", async () => {
+  const stored = new Map([[0, { next: 0n, topicId: TOPIC_ID }], [1, {
+    next: 0n,
+    topicId: TOPIC_ID,
+  }]]);
+  const t = setup({ "flush-events": 8, "flush-interval-ms": 1_000 }, {
+    stored,
+    ends: new Map([[0, [0n, 4n]], [1, [0n, 4n]]]),
+  });
+  t.next("fenced");
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 4 }));
+  await t.pipeline.handlers.onBatch(batch(t.clock, 1, { from: 0, count: 4 }));
+  // A partition is added while the brokers are slow to tell its log: its placement waits.
+  const release = t.hold();
+  t.logs.ends.set(2, [0n, 0n]);
+  t.pipeline.handlers.onAssignment([0, 1, 2]);
+  stored.set(0, { next: 2n, topicId: TOPIC_ID }); // what the member that fenced us committed
+  const before = t.seeks.length;
+  await t.clock.advance(10); // the flush is refused while that placement is still in flight
+  assert.equal(t.metrics.discarded.get(), 8);
+  release();
+  await t.clock.advance(10);
+  assert.deepEqual(t.seeks.slice(before).sort(), [[0, "2"], [1, "0"], [2, "0"]]);
+  t.pipeline.stop();
+  await t.clock.advance(10);
+  assert.equal((await t.running).fenceMisses, 1);
+});
+
+Deno.test("a topic recreated under a placement records what the old topic held past the stored offset as a gap", async () => {
+  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
+    stored: new Map([[0, { next: 3n, topicId: TOPIC_ID }]]),
+    ends: new Map([[0, [0n, 5n]]]),
+  });
+  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 3, count: 2 }));
+  // The topic is deleted and created again; placing a newly assigned partition finds out.
+  const newTopicId = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+  t.logs.topicId = newTopicId;
+  t.logs.ends.set(0, [0n, 0n]).set(1, [0n, 0n]);
+  const before = t.seeks.length;
+  t.pipeline.handlers.onAssignment([0, 1]);
+  await t.clock.advance(200);
+  assert.deepEqual(t.seeks.slice(before).sort(), [[0, "0"], [1, "0"]]);
+  assert.equal(t.plans[0]?.topicId, newTopicId);
+  assert.deepEqual(t.plans[0].ranges, [{
+    partition: 0,
+    expected: "3",
+    next: "0",
+    highWatermark: "0",
+    gaps: [{ from: "3", to: "5", topicId: TOPIC_ID }],
+  }]);
+  assert.equal(t.metrics.lostMessages.get({ partition: "0" }), 2);
+  t.pipeline.stop();
+  await t.clock.advance(10);
+  assert.deepEqual(await t.running, {
+    committedEvents: 0,
+    flushes: 1,
+    fenceMisses: 0,
+    abandonedEvents: 0,
+    discardedEvents: 2,
+  });
 });
 
 Deno.test("a partition taken away is flushed at once, before the new owner reads it", async () => {
