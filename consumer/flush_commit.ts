@@ -36,10 +36,11 @@ export async function commitPlan(state: PipelineState, plan: FlushPlan): Promise
     const started = performance.now();
     try {
       if (plan.topicId !== null) {
-        const logs = await source.describeTopic();
-        if (logs.topicId !== null && logs.topicId !== plan.topicId) {
+        // Only the id: reading every partition's offsets each flush would cost broker round trips.
+        const topicId = await source.topicId();
+        if (topicId !== null && topicId !== plan.topicId) {
           report(flushSettled(core, clock.now()));
-          await topicReplaced(state, { topicId: logs.topicId, inFlightEvents: planEvents(plan) });
+          await topicReplaced(state, { topicId, inFlightEvents: planEvents(plan) });
           return;
         }
       }

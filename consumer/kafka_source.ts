@@ -76,6 +76,8 @@ export interface KafkaSource {
   seek(partition: number, offset: string): void;
   /** The topic's id and each partition's first and next offsets, as the brokers see them now. */
   describeTopic(): Promise<TopicLogs>;
+  /** The topic's id now (null: the broker is too old to tell), without any partition's offsets. */
+  topicId(): Promise<string | null>;
   /**
    * Publishes rejected messages to the dead-letter topic; resolves once all are acknowledged or
    * refused for good, with each one's outcome; rejects on errors worth retrying.
@@ -243,14 +245,13 @@ function createSource(
       consumer.seek({ topic, partition, offset });
     },
     async describeTopic() {
-      let ids, offsets;
+      let topicId, offsets;
       try {
-        [ids, offsets] = await withDeadline(
+        [topicId, offsets] = await withDeadline(
           (async () => {
             const client = await currentAdmin();
             return await Promise.all([
-              // Not the stop signal: the last flush of a stopping consumer checks the topic too.
-              fetchTopicIds(options.brokers, [topic], { timeoutMs: TOPIC_ID_TIMEOUT_MS }),
+              readTopicId(options.brokers, topic),
               client.fetchTopicOffsets(topic),
             ]);
           })(),
@@ -260,15 +261,16 @@ function createSource(
         adminIsStale = true;
         throw error;
       }
-      const found = ids.kind === "ids" ? ids.topics.get(topic) : undefined;
       return {
-        topicId: found?.id ?? null,
+        topicId,
         partitions: new Map(offsets.map((entry) => [entry.partition, {
           logStart: BigInt(entry.low),
           highWatermark: BigInt(entry.high),
         }])),
       };
     },
+    // Bounded by the lookup's own time limit; no admin client is involved.
+    topicId: () => readTopicId(options.brokers, topic),
     publishDeadLetters,
     commitGroupOffsets(offsets) {
       for (const { partition, next } of offsets) pending.set(partition, next);
@@ -301,6 +303,13 @@ function createSource(
       }
     },
   };
+}
+
+/** The topic's id, from one broker's Metadata answer (null: the broker is too old to tell). */
+async function readTopicId(brokers: readonly string[], topic: string): Promise<string | null> {
+  // Not the stop signal: the last flush of a stopping consumer checks the topic too.
+  const ids = await fetchTopicIds(brokers, [topic], { timeoutMs: TOPIC_ID_TIMEOUT_MS });
+  return ids.kind === "ids" ? ids.topics.get(topic)?.id ?? null : null;
 }
 
 /** `work`, or a `KafkaDeadlineError` once `ms` have passed (the work is then left to settle). */

@@ -75,10 +75,12 @@ function fakeStore(stored: Map<number, StoredOffset>) {
 
 function fakeSource(logs: { topicId: string; ends: Map<number, [bigint, bigint]> }) {
   const seeks: [number, string][] = [];
+  const calls = { describeTopic: 0, topicId: 0 };
   let gate: Promise<void> | undefined;
   const source: KafkaSource = {
     seek: (partition, offset) => seeks.push([partition, offset]),
     async describeTopic(): Promise<TopicLogs> {
+      calls.describeTopic++;
       const held = gate;
       gate = undefined;
       await held;
@@ -89,6 +91,10 @@ function fakeSource(logs: { topicId: string; ends: Map<number, [bigint, bigint]>
         ),
       };
     },
+    topicId() {
+      calls.topicId++;
+      return Promise.resolve(logs.topicId);
+    },
     publishDeadLetters: (rejections) => Promise.resolve(rejections.map(() => "sent" as const)),
     commitGroupOffsets: () => {},
     pause: () => {},
@@ -97,6 +103,7 @@ function fakeSource(logs: { topicId: string; ends: Map<number, [bigint, bigint]>
   return {
     source,
     seeks,
+    calls,
     logs,
     /** Makes the next reading of the topic's offsets wait (slow brokers) until it is released. */
     hold(): () => void {
@@ -318,6 +325,24 @@ Deno.test("a topic recreated under a placement records what the old topic held p
     abandonedEvents: 0,
     discardedEvents: 2,
   });
+});
+
+Deno.test("before each flush only the topic's id is read again, not every partition's offsets", async () => {
+  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
+    stored: new Map([[0, { next: 0n, topicId: TOPIC_ID }]]),
+    ends: new Map([[0, [0n, 1_000n]]]),
+  });
+  await t.clock.advance(1); // placed at assignment: the offsets are read once
+  const described = t.calls.describeTopic;
+  for (let flush = 0; flush < 3; flush++) {
+    await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: flush * 2, count: 2 }));
+    await t.clock.advance(200);
+  }
+  assert.equal(t.plans.length, 3);
+  assert.deepEqual(t.calls, { describeTopic: described, topicId: 3 });
+  t.pipeline.stop();
+  await t.clock.advance(10);
+  assert.equal((await t.running).committedEvents, 6);
 });
 
 Deno.test("a partition taken away is flushed at once, before the new owner reads it", async () => {
