@@ -80,10 +80,17 @@ export function classifyDatabaseError(error: unknown): ClassifiedFailure {
   return { kind: "permanent", code, summary };
 }
 
-/** Whether an error came from talking to Kafka (KafkaJS, or our topic-id lookup). */
+/**
+ * The errors the consumer's own Kafka edges throw when Kafka does not answer in time:
+ * `TopicIdLookupError` (kafka_topic_ids.ts) and `KafkaDeadlineError` (kafka_source.ts). By name,
+ * as KafkaJS's are: those edges import this module.
+ */
+const OWN_KAFKA_ERRORS: ReadonlySet<string> = new Set(["TopicIdLookupError", "KafkaDeadlineError"]);
+
+/** Whether an error came from talking to Kafka (KafkaJS, or the consumer's own Kafka edges). */
 export function isKafkaError(error: unknown): boolean {
   const name = (error as { name?: unknown })?.name;
-  return typeof name === "string" && (name.startsWith("KafkaJS") || name === "TopicIdLookupError");
+  return typeof name === "string" && (name.startsWith("KafkaJS") || OWN_KAFKA_ERRORS.has(name));
 }
 
 /** Sorts a Kafka client error: KafkaJS marks the ones worth retrying. */
@@ -97,7 +104,7 @@ export function classifyKafkaError(error: unknown): ClassifiedFailure {
   const code = type ?? name;
   if (
     name === "KafkaJSConnectionError" || name === "KafkaJSRequestTimeoutError" ||
-    name === "TopicIdLookupError" || name === "KafkaDeadlineError"
+    OWN_KAFKA_ERRORS.has(name ?? "")
   ) {
     return { kind: "unreachable", code, summary };
   }

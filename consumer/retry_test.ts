@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { VirtualClock } from "../testing/virtual_clock.ts";
+import { KafkaDeadlineError } from "./kafka_source.ts";
+import { TopicIdLookupError } from "./kafka_topic_ids.ts";
 import {
   backoffDelayMs,
   classifyDatabaseError,
   classifyKafkaError,
   isConnectionError,
+  isKafkaError,
   retryWithBackoff,
 } from "./retry.ts";
 
@@ -49,6 +52,23 @@ Deno.test("Kafka errors follow the client's own retriable flag", () => {
     kind({ name: "KafkaJSProtocolError", type: "LEADER_NOT_AVAILABLE", retriable: true }),
     "transient",
   );
+});
+
+Deno.test("the consumer's own Kafka errors are told apart from database errors and mean Kafka is unreachable", () => {
+  for (
+    const error of [
+      new KafkaDeadlineError('the offsets of topic "t"', 15_000),
+      new TopicIdLookupError('Cannot look up the ids of topics ["t"]: no broker answered'),
+    ]
+  ) {
+    assert.ok(isKafkaError(error), `${error.name} is a Kafka error`);
+    assert.deepEqual(classifyKafkaError(error), {
+      kind: "unreachable",
+      code: error.name,
+      summary: error.message,
+    });
+  }
+  assert.ok(!isKafkaError(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })));
 });
 
 Deno.test("retryWithBackoff waits between retryable failures, throws the others and ends on abort", async () => {
