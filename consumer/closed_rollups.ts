@@ -35,22 +35,31 @@ export async function closeRollups(sql: postgres.Sql, nowMs: number): Promise<Cl
   const target = closedBefore(nowMs);
   return await sql.begin(async (tx) => {
     await tx`SELECT 1 FROM rollup_watermark FOR UPDATE`;
-    // Flushes write closed rows only before the old watermark: these rows are all new.
+    // Flushes write closed rows only before the old watermark, so these rows are new, except
+    // where sql/0007 left a watermark of the hour after the upgrade: an event up to the future
+    // tolerance ahead, flushed before the upgrade, may have given that hour a row already. Its
+    // minutes are all summed here (the hour was open), so the sum replaces the row.
     const hourRows = (await tx`
       INSERT INTO user_event_hourly_closed (user_id, event_hour, event_type, event_count)
       SELECT user_id, event_hour, event_type, sum(event_count) FROM user_event_summary
       WHERE event_minute >= (SELECT hours_closed_before FROM rollup_watermark)
         AND event_minute < ${target.hours}
       GROUP BY 1, 2, 3
-      ORDER BY 1, 2, 3`).count;
+      ORDER BY 1, 2, 3
+      ON CONFLICT (user_id, event_hour, event_type)
+      DO UPDATE SET event_count = EXCLUDED.event_count`).count;
+    // sql/0007 run in the middle of a day left the day's watermark there: the day already has a
+    // row, written by flushes, for its hours before it; the hours from it on are added.
     const dayRows = (await tx`
-      INSERT INTO user_event_daily_closed (user_id, event_day, event_type, event_count)
+      INSERT INTO user_event_daily_closed AS t (user_id, event_day, event_type, event_count)
       SELECT user_id, date_trunc('day', event_hour, 'UTC'), event_type, sum(event_count)
       FROM user_event_hourly_closed
       WHERE event_hour >= (SELECT days_closed_before FROM rollup_watermark)
         AND event_hour < ${target.days}
       GROUP BY 1, 2, 3
-      ORDER BY 1, 2, 3`).count;
+      ORDER BY 1, 2, 3
+      ON CONFLICT (user_id, event_day, event_type)
+      DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count`).count;
     const [mark] = await tx<{ closed: string }[]>`UPDATE rollup_watermark SET
       hours_closed_before = greatest(hours_closed_before, ${target.hours}),
       days_closed_before = greatest(days_closed_before, ${target.days})
