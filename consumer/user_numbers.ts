@@ -15,15 +15,22 @@ export interface UserNumbers {
   numbersFor(users: Iterable<string>): Promise<{ numbers: Map<string, number>; assigned: number }>;
 }
 
+/** Options of `userNumbers`. */
+export interface UserNumbersOptions {
+  /** How many numbers are remembered before the memory is emptied (default 500 000). */
+  readonly maxRemembered?: number;
+}
+
 /** Numbers read from and assigned in the database of `sql`. */
-export function userNumbers(sql: postgres.Sql): UserNumbers {
+export function userNumbers(sql: postgres.Sql, options: UserNumbersOptions = {}): UserNumbers {
+  const maxRemembered = options.maxRemembered ?? MAX_REMEMBERED;
   let known = new Map<string, number>();
   return {
     async numbersFor(users) {
-      const missing = [...users].filter((user) => !known.has(user)).sort();
+      const wanted = [...users];
+      const missing = wanted.filter((user) => !known.has(user)).sort();
       let assigned = 0;
       if (missing.length > 0) {
-        if (known.size + missing.length > MAX_REMEMBERED) known = new Map();
         // Sorted, so consumers numbering the same new users lock them in one order.
         const inserted = await sql`INSERT INTO user_numbers (user_id)
           SELECT unnest(${missing}::text[]) ORDER BY 1
@@ -34,7 +41,10 @@ export function userNumbers(sql: postgres.Sql): UserNumbers {
         for (const row of rows) known.set(row.user_id, row.user_number);
       }
       const numbers = new Map<string, number>();
-      for (const user of users) numbers.set(user, known.get(user)!);
+      for (const user of wanted) numbers.set(user, known.get(user)!);
+      // Emptied only once this call's numbers are taken, and refilled with them (the likeliest
+      // users of the next flush): emptied before, the users known already would have none.
+      if (known.size > maxRemembered) known = new Map(numbers);
       return { numbers, assigned };
     },
   };

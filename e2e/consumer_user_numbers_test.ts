@@ -1,0 +1,32 @@
+/** Users' permanent numbers as the consumer assigns and remembers them, in a real PostgreSQL. */
+import assert from "node:assert/strict";
+import { migrate } from "@activity/consumer";
+import { userNumbers } from "../consumer/user_numbers.ts";
+import { createTestDatabase } from "../testing/mod.ts";
+
+Deno.test("users known before a call that fills the memory past its limit keep their numbers", async () => {
+  await using db = await createTestDatabase("user_numbers");
+  await migrate(db.url);
+  const numbers = userNumbers(db.sql, { maxRemembered: 3 });
+  const stored = async () =>
+    new Map(
+      (await db.sql<{ user_id: string; user_number: number }[]>`
+        SELECT user_id, user_number FROM user_numbers`).map((
+        row,
+      ) => [row.user_id, row.user_number]),
+    );
+  const first = await numbers.numbersFor(["a", "b"]);
+  assert.equal(first.assigned, 2);
+  // Two known and two new users: four, past the limit of three.
+  for (const users of [["a", "b", "c", "d"], ["b", "e"], ["a", "c", "e", "f", "g"]]) {
+    const found = await numbers.numbersFor(users);
+    const table = await stored();
+    assert.deepEqual(
+      [...found.numbers].sort(),
+      users.map((user) => [user, table.get(user)]),
+      `every user of ${users.join(",")} has its number`,
+    );
+    assert.ok([...found.numbers.values()].every((n) => Number.isInteger(n)));
+  }
+  assert.equal((await stored()).size, 7, "each user numbered once");
+});
