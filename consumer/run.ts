@@ -113,8 +113,31 @@ export async function runConsumer(
   } finally {
     maintenance.abort();
     stopProgress();
-    await server?.shutdown();
+    if (server) await closeHealthServer(server, { log, clock });
     await store.close();
+  }
+}
+
+/**
+ * Closes the health server within its part of the stop budget: a graceful shutdown waits for
+ * every request in flight, and a client can hold one open (a body that never comes) for ever.
+ */
+async function closeHealthServer(
+  server: Deno.HttpServer,
+  options: { log: Logger; clock: Clock },
+): Promise<void> {
+  const ms = SHUTDOWN_BUDGET.healthServerCloseMs;
+  const waited = new AbortController();
+  const closed = await Promise.race([
+    server.shutdown().then(() => true),
+    options.clock.sleep(ms, waited.signal).then(() => false),
+  ]);
+  waited.abort();
+  if (!closed) {
+    options.log.warn(
+      `the health server did not close within ${ms} ms (a client holds a request open?); ` +
+        "stopping without waiting for it",
+    );
   }
 }
 

@@ -14,6 +14,7 @@ import {
   type RowsWritten,
 } from "./flush_statement.ts";
 import type { StoredOffset } from "./partition_placement.ts";
+import { SHUTDOWN_BUDGET } from "./shutdown_budget.ts";
 import { minuteBitmaps, usersOf } from "./user_bitmaps.ts";
 import { type UserNumbers, userNumbers } from "./user_numbers.ts";
 
@@ -92,7 +93,7 @@ export function openStore(databaseUrl: string, options: StoreOptions = {}): Stor
     readStoredOffsets: (group, topic) => readStoredOffsets(sql, group, topic),
     commitFlush: (plan, rejections) => commitFlush(sql, numbers, plan, rejections),
     ping: (timeoutMs = 2_000) => ping(sql, timeoutMs),
-    close: () => sql.end({ timeout: 5 }),
+    close: () => sql.end({ timeout: SHUTDOWN_BUDGET.poolCloseMs / 1000 }),
   };
 }
 

@@ -125,6 +125,49 @@ Deno.test("a metrics port already in use stops either program with exit 2, namin
   }
 });
 
+Deno.test("a client that holds a request to the health server open does not hold up a stop past its budget", async () => {
+  const { brokers } = await testServices();
+  await using db = await createTestDatabase("held_health");
+  const port = freePort();
+  await using consumer = spawnConsumerProcess(faultConsumerFlags({
+    brokers: brokers.join(","),
+    topic: uniqueName("held_health"),
+    "database-url": db.url,
+    "metrics-port": port,
+  }));
+  await waitUntil(
+    "/healthz answers",
+    async () => (await httpGet(port, "/healthz"))?.status === 200,
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  // A request whose body never comes: a graceful shutdown of the server waits for it.
+  const held = await Deno.connect({ port });
+  try {
+    await held.write(
+      new TextEncoder().encode("POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{"),
+    );
+    await held.read(new Uint8Array(1024)); // answered: the server now waits for the body
+    const stoppedAt = Date.now();
+    consumer.kill("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finished = await Promise.race([
+      consumer.finished,
+      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), 8_000)),
+    ]);
+    clearTimeout(timer);
+    const stopMs = Date.now() - stoppedAt;
+    assert.ok(finished, `still stopping ${stopMs} ms after SIGTERM`);
+    assert.equal(finished.code, 0, finished.stderr.slice(-1_000));
+    assert.ok(stopMs < 4_000, `stopped in ${stopMs} ms`);
+    assert.match(finished.stderr, /the health server did not close within 1000 ms/);
+    printFigures("operator_held_health_server", { stop_ms: stopMs });
+  } finally {
+    held.close();
+  }
+});
+
 Deno.test("a second SIGTERM makes a consumer whose last flush hangs leave at once", async () => {
   await using run = await startConsumerRun({
     name: "second_signal",
