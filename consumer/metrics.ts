@@ -121,14 +121,32 @@ export function recordCommit(
   }
 }
 
-/** Writes a progress line every `intervalMs` from the metrics; returns a stop function. */
-export function startProgress(
-  metrics: ConsumerMetrics,
-  options: { log: Logger; intervalMs?: number; lag: () => bigint },
-): () => void {
+/** What `startProgress` reads, and how often. */
+export interface ProgressOptions {
+  readonly log: Logger;
+  /** How often (default 5 s). */
+  readonly intervalMs?: number;
+  readonly lag: () => bigint;
+  /**
+   * Judges readiness (which sets `activity_consumer_ready`), so the gauge is current whether or
+   * not anyone asks /readyz.
+   */
+  readonly judgeReadiness?: () => Promise<unknown>;
+}
+
+/**
+ * Writes a progress line every `intervalMs` from the metrics and judges readiness as often;
+ * returns a stop function.
+ */
+export function startProgress(metrics: ConsumerMetrics, options: ProgressOptions): () => void {
   const intervalMs = options.intervalMs ?? 5_000;
   let last = { at: Date.now(), consumed: 0, committed: 0 };
+  let judging = false;
   const timer = setInterval(() => {
+    if (options.judgeReadiness && !judging) {
+      judging = true;
+      options.judgeReadiness().catch(() => {}).finally(() => judging = false);
+    }
     const now = Date.now();
     const consumed = metrics.consumed.get();
     const accepted = metrics.accepted.get();

@@ -58,14 +58,16 @@ export async function runConsumer(
       });
     }
     const pipeline = createPipeline(config, { store, metrics, log, clock });
-    server = serveHealth(config.metricsPort, {
-      metrics: registry,
-      ready: async () => pipeline.readiness(await store.ping(1_000)),
-    }, { log, portSetting: "--metrics-port (CONSUMER_METRICS_PORT)" });
+    const ready = async () => pipeline.readiness(await store.ping(1_000));
+    server = serveHealth(config.metricsPort, { metrics: registry, ready }, {
+      log,
+      portSetting: "--metrics-port (CONSUMER_METRICS_PORT)",
+    });
     stopProgress = startProgress(metrics, {
       log,
       intervalMs: options.progressIntervalMs,
       lag: () => pipeline.lag(),
+      judgeReadiness: ready,
     });
     const onAbort = () => pipeline.stop();
     signal?.addEventListener("abort", onAbort, { once: true });

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   cliArgs,
+  createConsumerScene,
   createTestDatabase,
   eventMessages,
   faultConsumerFlags,
@@ -14,6 +15,7 @@ import {
   httpGet,
   printFigures,
   publishRaw,
+  scrapeMetrics,
   seededEvents,
   sleep,
   spawnConsumerProcess,
@@ -122,6 +124,19 @@ Deno.test("a metrics port already in use stops either program with exit 2, namin
     assert.match(producer.stderr, /--metrics-port \(PRODUCER_METRICS_PORT\)/);
   } finally {
     listener.close();
+  }
+});
+
+Deno.test("the ready gauge is kept current without anyone asking /readyz", async () => {
+  await using scene = await createConsumerScene({ name: "ready_gauge", partitions: 1 });
+  const port = freePort();
+  const consumer = scene.start({ "metrics-port": port }, { run: { progressIntervalMs: 100 } });
+  try {
+    await waitUntil("Prometheus sees the consumer ready", async () => {
+      return /^activity_consumer_ready 1$/m.test(await scrapeMetrics(port) ?? "");
+    }, { timeoutMs: 20_000 });
+  } finally {
+    await consumer.stop();
   }
 });
 
