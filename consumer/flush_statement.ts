@@ -10,6 +10,7 @@ import {
   analyticsParameters,
   type AnalyticsRowsWritten,
 } from "./analytics_statement.ts";
+import { arrayLiteral } from "./array_literal.ts";
 import type { FlushPlan } from "./flush_plan.ts";
 import type { RejectionStorage } from "./store.ts";
 import type { MinuteBitmapColumns } from "./user_bitmaps.ts";
@@ -200,8 +201,17 @@ SELECT
   ${CLOCK} AS t_offsets,
   ${WRITTEN_COLUMNS}`;
 
-/** The flush statement's parameters, in order ($1 ... $36, then the analytics'). */
+/**
+ * The flush statement's parameters, in order ($1 ... $36, then the analytics'); every column
+ * goes as its array literal (`arrayLiteral`), the rest as it is.
+ */
 export function flushParameters(plan: FlushPlan, storage: FlushInputs): unknown[] {
+  return columnParameters(plan, storage).map((parameter) =>
+    Array.isArray(parameter) ? arrayLiteral(parameter) : parameter
+  );
+}
+
+function columnParameters(plan: FlushPlan, storage: FlushInputs): unknown[] {
   const existing = plan.ranges.filter((range) => range.expected !== null);
   const fresh = plan.ranges.filter((range) => range.expected === null);
   const gaps = plan.ranges.flatMap((range) =>
