@@ -129,7 +129,11 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
       batch.resolveOffset(chunkLast);
       metrics.consumed.inc({}, chunk.length);
       setBuffered(state);
-      if (core.bufferedEvents >= config.flushEvents) state.flushWake.notify();
+      // The flush loop decides afresh once a flush is big enough, or when this was the last of
+      // what there is to read (a drained backlog is flushed at once).
+      if (core.bufferedEvents >= config.flushEvents || unreadMessages(fence) === 0n) {
+        state.flushWake.notify();
+      }
       if (end === messages.length) return;
       // Let PostgreSQL replies and timers in between chunks; then judge the rest afresh.
       await new Promise((resolve) => setTimeout(resolve, 0));

@@ -59,6 +59,8 @@ export interface ConsumerCore {
   inFlightEvents: number;
   /** A flush was asked for before it was due (partitions are being revoked). */
   flushRequested: boolean;
+  /** A backlog has been drained since the consumer last had nothing left to read. */
+  drainingBacklog: boolean;
   /** Set when stopping: the time by which the last flush must be committed. */
   stopDeadlineMs: number | null;
   /** The current run of failed flushes, if any. */
@@ -78,6 +80,7 @@ export function createCore(settings: CoreSettings): ConsumerCore {
     pendingRanges: 0,
     inFlightEvents: 0,
     flushRequested: false,
+    drainingBacklog: false,
     stopDeadlineMs: null,
     failing: null,
     blocked: null,
@@ -124,7 +127,11 @@ export type FlushDecision =
   /** Stopping with nothing left to commit. */
   | { readonly kind: "finished" };
 
-/** Whether a flush is due now, and if not how long to wait at most. */
+/**
+ * Whether a flush is due now, and if not how long to wait at most. Remembers whether a backlog is
+ * being drained (`drainingBacklog`): the moment the last of it is read, what is buffered is
+ * flushed at once rather than after the interval.
+ */
 export function flushDecision(
   core: ConsumerCore,
   state: { nowMs: number; unreadMessages: bigint },
@@ -138,13 +145,18 @@ export function flushDecision(
   const keyThreshold = catchingUp ? Math.ceil(settings.maxBufferKeys / 2) : settings.maxBufferKeys;
   const interval = catchingUp ? settings.catchUpFlushIntervalMs : settings.flushIntervalMs;
   const holding = core.bufferedEvents > 0 || core.pendingRanges > 0;
+  // Caught up after a backlog: nothing more will join this flush soon, and waiting out the
+  // interval would only delay the end of the catch-up. Reading live, the interval still batches.
+  const caughtUp = core.drainingBacklog && state.unreadMessages === 0n;
+  if (catchingUp) core.drainingBacklog = true;
+  else if (state.unreadMessages === 0n) core.drainingBacklog = false;
   if (!holding) {
     return core.stopDeadlineMs !== null ? { kind: "finished" } : { kind: "wait", ms: interval };
   }
   const age = state.nowMs - core.bufferedSinceMs;
   if (
-    core.stopDeadlineMs !== null || core.flushRequested || core.bufferedEvents >= threshold ||
-    core.bufferedKeys >= keyThreshold || age >= interval
+    core.stopDeadlineMs !== null || core.flushRequested || caughtUp ||
+    core.bufferedEvents >= threshold || core.bufferedKeys >= keyThreshold || age >= interval
   ) {
     return { kind: "flush" };
   }

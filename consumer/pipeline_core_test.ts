@@ -54,6 +54,38 @@ Deno.test("far behind, flushes wait for half the buffer or the catch-up interval
   assert.deepEqual(flushDecision(core, behind), { kind: "flush" }, "500 = half the buffer");
 });
 
+Deno.test("the moment the last of a backlog is read, what is buffered is flushed without waiting", () => {
+  const core = createCore(SETTINGS);
+  admitToBuffer(core, { keys: 0, events: 50, rejectedBytes: 0, nowMs: 0 });
+  assert.equal(flushDecision(core, { nowMs: 10, unreadMessages: 50_000n }).kind, "wait");
+  // A few messages left: no longer far behind, but not caught up either.
+  assert.deepEqual(flushDecision(core, { nowMs: 20, unreadMessages: 30n }), {
+    kind: "wait",
+    ms: 480,
+  });
+  assert.deepEqual(flushDecision(core, { nowMs: 30, unreadMessages: 0n }), { kind: "flush" });
+  cutBuffer(core);
+  // Then live: reaching the end of the log again waits for the interval as before.
+  admitToBuffer(core, { keys: 0, events: 5, rejectedBytes: 0, nowMs: 40 });
+  assert.deepEqual(flushDecision(core, { nowMs: 50, unreadMessages: 0n }), {
+    kind: "wait",
+    ms: 490,
+  });
+});
+
+Deno.test("reading live, reaching the end of the log does not flush before the interval", () => {
+  const core = createCore(SETTINGS);
+  admitToBuffer(core, { keys: 0, events: 5, rejectedBytes: 0, nowMs: 0 });
+  assert.deepEqual(flushDecision(core, { nowMs: 100, unreadMessages: 20n }), {
+    kind: "wait",
+    ms: 400,
+  });
+  assert.deepEqual(flushDecision(core, { nowMs: 200, unreadMessages: 0n }), {
+    kind: "wait",
+    ms: 300,
+  });
+});
+
 Deno.test("fetching waits while the buffer holds too many events or too many rejected bytes", () => {
   const core = createCore(SETTINGS);
   admitToBuffer(core, { keys: 0, events: 3, rejectedBytes: 9_999, nowMs: 0 });
@@ -167,7 +199,7 @@ Deno.test("the buffer is bounded by the distinct rows it will write, not only by
   admitToBuffer(core, { events: 10, rejectedBytes: 0, keys: 150, nowMs: 0 });
   const behind = { nowMs: 1, unreadMessages: 50_000n };
   assert.deepEqual(flushDecision(core, behind), { kind: "flush" }, "far behind: half the keys");
-  assert.deepEqual(flushDecision(core, { ...behind, unreadMessages: 0n }), {
+  assert.deepEqual(flushDecision(core, { ...behind, unreadMessages: 30n }), {
     kind: "wait",
     ms: 499,
   });
