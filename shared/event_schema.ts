@@ -160,7 +160,6 @@ export function toUtcIso(value: string): string {
   return new Date(Date.parse(value)).toISOString();
 }
 
-/** `value` itself when it is a plain object within the limits of `properties`. */
 /**
  * The epoch milliseconds of a date-time in `toISOString`'s own form (what `toUtcIso` and our
  * producers write), by arithmetic: half the time of `Date.parse`, which takes any other form.
@@ -196,6 +195,7 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146_097 + dayOfEra - 719_468;
 }
 
+/** `value` itself when it is a plain object within the limits of `properties`. */
 function readProperties(
   value: unknown,
 ): Record<string, string | number | boolean | null> | undefined {
