@@ -5,6 +5,7 @@
  * value of {@link RejectReason}.
  */
 import type { z } from "zod";
+import { readCanonicalBytes } from "./event_bytes.ts";
 import { readCanonical } from "./event_fast.ts";
 import {
   canonicalFromLegacy,
@@ -117,6 +118,9 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
   if (bytes.length > maxBytes) {
     return reject("too_large", `expected at most ${maxBytes} bytes, got ${bytes.length} bytes`);
   }
+  // What our producers write, read from its bytes; anything else takes the general path below.
+  const fast = readCanonicalBytes(bytes);
+  if (fast !== undefined) return judge(fast, { legacy: false, options });
   // The lenient decoder is faster; only text with a replacement character needs the strict one
   // (which fails on invalid input, while a real U+FFFD passes).
   let text = utf8Lenient.decode(bytes);
@@ -151,6 +155,14 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
   }
   const read = legacy ? readLegacy(record) : readEvent(record);
   if (read.kind === "rejected") return read;
+  return judge(read, { legacy, options });
+}
+
+/** The checks of a well-formed event that depend on the options: its type and its time. */
+function judge(
+  read: { readonly event: ActivityEvent; readonly occurredAtMs: number },
+  { legacy, options }: { legacy: boolean; options: DecodeOptions },
+): DecodeResult {
   const { event, occurredAtMs } = read;
   const types = options.eventTypes ?? DEFAULT_TYPE_SET;
   if (!types.has(event.event_type)) {

@@ -2,6 +2,7 @@
  * Micro-benchmarks of the consumer's decoder: `deno bench shared/event_bench.ts`.
  * Each iteration decodes 1 000 messages; divide the time by 1 000 for one.
  */
+import { Buffer } from "node:buffer";
 import { decode, encode } from "./event.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
@@ -36,6 +37,15 @@ let sink = 0;
 Deno.bench("decode: 1 000 canonical events as our producer writes them", () => {
   for (const bytes of CANONICAL) sink += decode(bytes, { nowMs: NOW }).kind.length;
 });
+
+const CANONICAL_BUFFERS = CANONICAL.map((bytes) => Buffer.from(bytes));
+
+Deno.bench(
+  "decode: the same 1 000 canonical events in Buffers, as Kafka clients hand them over",
+  () => {
+    for (const bytes of CANONICAL_BUFFERS) sink += decode(bytes, { nowMs: NOW }).kind.length;
+  },
+);
 
 Deno.bench("decode: 1 000 old-prototype events (isoformat without offset)", () => {
   for (const bytes of LEGACY) sink += decode(bytes, { nowMs: NOW }).kind.length;

@@ -14,7 +14,8 @@ export const EVENT_VERSION = 1;
 export const SAFE_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
 /** Event types: lowercase identifiers of at most 32 characters. */
 export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
-const PAGE_PATTERN = /^\/[\x21-\x7e]{0,255}$/;
+/** Pages: a path starting with / of at most 256 printable ASCII characters. */
+export const PAGE_PATTERN = /^\/[\x21-\x7e]{0,255}$/;
 const UUID_PATTERN = z.regexes.uuid();
 const OFFSET_DATETIME_PATTERN = z.regexes.datetime({ offset: true });
 
