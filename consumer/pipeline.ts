@@ -9,6 +9,7 @@
  * next flush grows with the time PostgreSQL takes and batches stay large
  * exactly when the database is the bottleneck.
  */
+import { setImmediate } from "node:timers";
 import { DAY_MS, MINUTE_MS } from "@activity/shared";
 import { aggregateBatch, emptyAggregate } from "./aggregate.ts";
 import type { ConsumerConfig } from "./config.ts";
@@ -135,8 +136,9 @@ export function createPipeline(config: ConsumerConfig, deps: PipelineDeps): Pipe
         state.flushWake.notify();
       }
       if (end === messages.length) return;
-      // Let PostgreSQL replies and timers in between chunks; then judge the rest afresh.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      // Let PostgreSQL replies and timers in between chunks; then judge the rest afresh. Not
+      // `setTimeout(0)`: its least delay is a millisecond, a tenth of a chunk's work, idle.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
