@@ -39,6 +39,8 @@ export interface CommitProgress {
   readonly committed: number;
   /** `performance.now()` of the first poll that saw a commit (NaN if none). */
   readonly firstCommitAt: number;
+  /** Events that first poll saw committed (0 if none). */
+  readonly committedAtFirst: number;
   /** `performance.now()` of the poll that saw `events` committed (NaN if it never did). */
   readonly doneAt: number;
 }
@@ -56,14 +58,20 @@ export async function waitCommitted(
   options.consumer.exited.then(() => exited = true);
   let committed = 0;
   let firstCommitAt = NaN;
+  let committedAtFirst = 0;
   while (performance.now() < deadline && !exited) {
     committed = await committedOffsets(sql, options.topic).catch(() => committed);
     const now = performance.now();
-    if (committed > 0 && Number.isNaN(firstCommitAt)) firstCommitAt = now;
-    if (committed >= options.events) return { committed, firstCommitAt, doneAt: now };
+    if (committed > 0 && Number.isNaN(firstCommitAt)) {
+      firstCommitAt = now;
+      committedAtFirst = committed;
+    }
+    if (committed >= options.events) {
+      return { committed, firstCommitAt, committedAtFirst, doneAt: now };
+    }
     await sleep(50);
   }
-  return { committed, firstCommitAt, doneAt: NaN };
+  return { committed, firstCommitAt, committedAtFirst, doneAt: NaN };
 }
 
 /** Why the consumer did not commit everything: a timeout or its exit, with its last lines. */
