@@ -6,13 +6,14 @@
  * producer. Swapping the Kafka client means rewriting this file,
  * `dead_letter_producer.ts` and `shared/kafka.ts` only.
  */
+// Types only: KafkaJS itself is loaded in `startKafkaSource`, after the speedups (see there).
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
-import { createKafka, ensureTopics } from "@activity/shared/kafka";
 import type { Clock, Logger, ReplicationRequest } from "@activity/shared";
 import type { Rejection, SourceMessage } from "./aggregate.ts";
 import { createDeadLetterPublisher } from "./dead_letter_producer.ts";
 import { type DeadLetterOutcome, deadLetterPartition } from "./dead_letters.ts";
 import { fetchTopicIds } from "./kafka_topic_ids.ts";
+import { importKafkaAfterSpeedups } from "./kafkajs_fetch_speedups.ts";
 import type { PartitionLog } from "./partition_placement.ts";
 import { classifyKafkaError, errorSummary, retryWithBackoff } from "./retry.ts";
 
@@ -115,6 +116,7 @@ export async function startKafkaSource(
   handlers: SourceHandlers,
 ): Promise<KafkaSource | undefined> {
   const { log, topic, clock, signal } = options;
+  const { createKafka, ensureTopics } = await importKafkaAfterSpeedups(log);
   const kafka = createKafka({
     brokers: options.brokers,
     clientId: "activity-consumer",

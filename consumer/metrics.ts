@@ -21,6 +21,8 @@ export interface ConsumerMetrics {
   readonly discarded: Counter;
   readonly lostMessages: Counter;
   readonly ready: Gauge;
+  /** 1 for each KafkaJS speedup in effect, 0 for each left out (the log says why), by `speedup`. */
+  readonly kafkaJsSpeedups: Gauge;
 }
 
 /** Registers the consumer's metrics. */
@@ -89,6 +91,10 @@ export function registerConsumerMetrics(registry: MetricsRegistry): ConsumerMetr
     ready: registry.gauge(
       "activity_consumer_ready",
       "1 while /readyz answers 200 (partitions assigned, PostgreSQL answering, flushes succeeding).",
+    ),
+    kafkaJsSpeedups: registry.gauge(
+      "activity_consumer_kafkajs_speedup_active",
+      "1 when the KafkaJS speedup is in effect, 0 when it was left out (the startup log says why).",
     ),
   };
   for (const reason of REJECT_REASONS) metrics.rejected.inc({ reason }, 0);

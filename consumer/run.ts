@@ -3,6 +3,11 @@ import { type Clock, type Logger, MetricsRegistry, systemClock } from "@activity
 import { serveHealth } from "@activity/shared/runtime";
 import type { ConsumerConfig } from "./config.ts";
 import { startKafkaSource } from "./kafka_source.ts";
+import {
+  describeFetchSpeedups,
+  FETCH_SPEEDUP_NAMES,
+  installKafkaJsFetchSpeedups,
+} from "./kafkajs_fetch_speedups.ts";
 import { closeRollups } from "./closed_rollups.ts";
 import { deleteExpired, retentionTargets, sampleStorage } from "./maintenance.ts";
 import { registerConsumerMetrics, startProgress } from "./metrics.ts";
@@ -90,7 +95,16 @@ export async function runConsumer(
         signal,
       }, pipeline.handlers);
       if (!source) return emptySummary();
-      log.info("consuming", { topic: config.topic, group: config.group });
+      // Installed by the source before it loaded KafkaJS; this only reads what became of them.
+      const speedups = await installKafkaJsFetchSpeedups();
+      for (const name of FETCH_SPEEDUP_NAMES) {
+        metrics.kafkaJsSpeedups.set({ speedup: name }, speedups.installed[name] ? 1 : 0);
+      }
+      log.info("consuming", {
+        topic: config.topic,
+        group: config.group,
+        kafkajs_speedups: describeFetchSpeedups(speedups),
+      });
       const upkeep = runMaintenance(store, config, {
         log,
         clock,

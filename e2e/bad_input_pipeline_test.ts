@@ -24,10 +24,12 @@ import {
   type CountedEvent,
   eventMessages,
   httpGet,
+  logLines,
   printFigures,
   publishRaw,
   type RawMessage,
   readTopicBack,
+  scrapeMetrics,
   seededEvents,
   seededRandom,
   startConsumerRun,
@@ -227,12 +229,20 @@ Deno.test("every kind of bad input, alone between valid events or in a shuffled 
 
   // Still running and still counting.
   assert.equal((await httpGet(metricsPort, "/healthz"))?.status, 200);
+  // With the task's (narrow) permissions, both KafkaJS fetch speedups did the decoding.
+  const metrics = await scrapeMetrics(metricsPort) ?? "";
+  for (const speedup of ["record_batch", "batch"]) {
+    const gauge = `activity_consumer_kafkajs_speedup_active{speedup="${speedup}"} 1`;
+    assert.ok(metrics.split("\n").includes(gauge), gauge);
+  }
   const after = seededEvents({ count: 10, seed: 37 });
   await publishRaw(kafka, topic, eventMessages(after));
   await run.reach(total + after.length);
   consumer.kill("SIGTERM");
   const { code, stderr } = await consumer.finished;
   assert.equal(code, 0, stderr.slice(-2_000));
+  const leftOut = logLines(stderr).filter((line) => /speedups left out/.test(String(line.msg)));
+  assert.deepEqual(leftOut, []);
   await assertCountsExact(db.sql, [...counted, ...after]);
 
   printFigures("bad_input", {

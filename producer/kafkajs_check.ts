@@ -7,6 +7,13 @@
  * the real module cache or a fake one in tests.
  */
 import { Buffer } from "node:buffer";
+import {
+  checkVersion,
+  describeError as describe,
+  expectArity,
+  type KafkaJsModules,
+  loadFunction,
+} from "@activity/shared/kafkajs_modules";
 import { crc32c } from "./crc32c.ts";
 import {
   type EncoderClass,
@@ -19,20 +26,7 @@ import {
   type ReplacedMethods,
 } from "./kafkajs_fast_parts.ts";
 
-/** The KafkaJS release the speedups are made for (the one `deno.json` pins). */
-export const PINNED_KAFKAJS_VERSION = "2.2.4";
-
-/** How the speedups reach KafkaJS's modules. */
-export interface KafkaJsModules {
-  /** The installed KafkaJS's version, read from its package.json. */
-  version(): string | undefined;
-  /** One of KafkaJS's modules by its path in the package ("src/..."); throws when it is missing. */
-  load(path: string): unknown;
-  /** Whether that module has been loaded (by KafkaJS or by `load`). */
-  isLoaded(path: string): boolean;
-  /** Makes every later load of that already loaded module give `exports`. */
-  replace(path: string, exports: unknown): void;
-}
+export { type KafkaJsModules, PINNED_KAFKAJS_VERSION } from "@activity/shared/kafkajs_modules";
 
 /** KafkaJS's protocol encoder. */
 export const ENCODER_MODULE = "src/protocol/encoder.js";
@@ -101,17 +95,7 @@ export type KafkaJsCheck =
 /** Checks the installed KafkaJS against what the speedups expect; changes nothing. */
 export function checkKafkaJs(modules: KafkaJsModules): KafkaJsCheck {
   const problems: string[] = [];
-  let version: string | undefined;
-  try {
-    version = modules.version();
-  } catch (error) {
-    problems.push(`cannot read KafkaJS's version: ${describe(error)}`);
-  }
-  if (version !== undefined && version !== PINNED_KAFKAJS_VERSION) {
-    problems.push(`KafkaJS is ${version}, the speedups are made for ${PINNED_KAFKAJS_VERSION}`);
-  } else if (version === undefined && problems.length === 0) {
-    problems.push("KafkaJS's package.json names no version");
-  }
+  checkVersion(modules, problems);
   const Encoder = loadFunction(modules, ENCODER_MODULE, problems) as EncoderClass | undefined;
   if (Encoder !== undefined) checkEncoder(Encoder, problems);
   const originals: Partial<Record<SwapName, unknown>> = {};
@@ -125,19 +109,6 @@ export function checkKafkaJs(modules: KafkaJsModules): KafkaJsCheck {
   const parts = makeParts(Encoder, originals as KafkaJsParts["originals"]);
   problems.push(...compareBytes(parts));
   return problems.length > 0 ? { ok: false, problems } : { ok: true, parts };
-}
-
-function loadFunction(modules: KafkaJsModules, path: string, problems: string[]): unknown {
-  let loaded: unknown;
-  try {
-    loaded = modules.load(path);
-  } catch (error) {
-    problems.push(`kafkajs/${path} cannot be loaded: ${describe(error)}`);
-    return undefined;
-  }
-  if (typeof loaded === "function") return loaded;
-  problems.push(`kafkajs/${path} exports ${typeof loaded}, not a function`);
-  return undefined;
 }
 
 function checkEncoder(Encoder: EncoderClass, problems: string[]): void {
@@ -171,13 +142,6 @@ function getterOf(prototype: object | null, name: string): unknown {
     if (descriptor) return descriptor.get;
   }
   return undefined;
-}
-
-function expectArity(what: string, value: unknown, arity: number, problems: string[]): void {
-  if (typeof value !== "function") problems.push(`${what} is ${typeof value}, not a function`);
-  else if (value.length !== arity) {
-    problems.push(`${what} takes ${value.length} parameters, not ${arity}`);
-  }
 }
 
 function makeParts(Encoder: EncoderClass, originals: KafkaJsParts["originals"]): KafkaJsParts {
@@ -266,8 +230,4 @@ function compareBytes(parts: KafkaJsParts): string[] {
     () => records.map((args) => [...parts.originals.record(args).buffer]),
   );
   return problems;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -18,17 +18,16 @@
  * version, a missing or reshaped method, module or field, other bytes on
  * sample input) nothing is installed and KafkaJS runs as it is.
  */
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import {
-  checkKafkaJs,
+  describeInstalled,
   type KafkaJsModules,
-  type KafkaJsParts,
-  type SwapName,
-  SWAPS,
-} from "./kafkajs_check.ts";
+  nodeKafkaJsModules,
+  swapModules,
+} from "@activity/shared/kafkajs_modules";
+import { checkKafkaJs, type KafkaJsParts, SWAPS } from "./kafkajs_check.ts";
 
-export { type KafkaJsModules, type KafkaJsParts, PINNED_KAFKAJS_VERSION } from "./kafkajs_check.ts";
+export { type KafkaJsParts, PINNED_KAFKAJS_VERSION } from "./kafkajs_check.ts";
+export { type KafkaJsModules, nodeKafkaJsModules } from "@activity/shared/kafkajs_modules";
 
 /** The speedups, each in effect as a whole or not at all. */
 export const SPEEDUP_NAMES = ["encoder", "crc32c", "grouping", "record"] as const;
@@ -49,25 +48,6 @@ const NONE: Readonly<Record<SpeedupName, boolean>> = {
   grouping: false,
   record: false,
 };
-
-/** KafkaJS as this process loads it: its module cache, through Node's `require`. */
-export function nodeKafkaJsModules(): KafkaJsModules {
-  const require = createRequire(import.meta.url);
-  // Resolved by Deno rather than `require.resolve`, which probes folders (and so needs read
-  // permissions the producer does not have).
-  const file = (path: string) => fileURLToPath(import.meta.resolve(`kafkajs/${path}`));
-  const cache = () => require.cache as Record<string, { exports: unknown } | undefined>;
-  return {
-    version: () => (require(file("package.json")) as { version?: string }).version,
-    load: (path) => require(file(path)),
-    isLoaded: (path) => cache()[file(path)] !== undefined,
-    replace(path, exports) {
-      const entry = cache()[file(path)];
-      if (!entry) throw new Error(`kafkajs/${path} is not loaded`);
-      entry.exports = exports;
-    },
-  };
-}
 
 interface Outcome {
   readonly state: KafkaJsSpeedups;
@@ -101,33 +81,17 @@ function install(modules: KafkaJsModules): Outcome {
   const check = checkKafkaJs(modules);
   if (!check.ok) return { state: { installed: NONE, problems: check.problems } };
   const { parts } = check;
-  const installed: Record<SpeedupName, boolean> = { ...NONE };
-  const problems: string[] = [];
-  for (const [name, swap] of Object.entries(SWAPS) as [SwapName, typeof SWAPS[SwapName]][]) {
-    if (modules.isLoaded(swap.loadedBy)) {
-      problems.push(
-        `${name}: kafkajs/${swap.loadedBy} was loaded before the speedups, so it keeps ` +
-          `KafkaJS's own ${swap.module} (let producer/kafka_sink.ts load KafkaJS)`,
-      );
-      continue;
-    }
-    try {
-      modules.replace(swap.module, parts.replacements[name]);
-      installed[name] = true;
-    } catch (error) {
-      problems.push(`${name}: kafkajs/${swap.module} could not be swapped: ${String(error)}`);
-    }
-  }
+  const swapped = swapModules(modules, SWAPS, {
+    replacements: parts.replacements,
+    owner: "producer/kafka_sink.ts",
+  });
   Object.assign(parts.Encoder.prototype, parts.fastMethods);
   parts.Encoder.sizeOfVarLong = parts.fastSizeOfVarLong;
-  installed.encoder = true;
-  return { parts, state: { installed, problems } };
+  const installed = { ...NONE, ...swapped.installed, encoder: true };
+  return { parts, state: { installed, problems: swapped.problems } };
 }
 
 /** The speedups in a few words for a log line: "all", "none: ..." or "all but x: ...". */
 export function describeSpeedups(speedups: KafkaJsSpeedups): string {
-  const off = SPEEDUP_NAMES.filter((name) => !speedups.installed[name]);
-  const why = speedups.problems.length > 0 ? `: ${speedups.problems.join("; ")}` : "";
-  if (off.length === 0) return "all";
-  return off.length === SPEEDUP_NAMES.length ? `none${why}` : `all but ${off.join(", ")}${why}`;
+  return describeInstalled(SPEEDUP_NAMES, speedups);
 }
