@@ -43,6 +43,21 @@ export function cpuShares(before: CpuTimes, after: CpuTimes): CpuShares {
   return { busy: 100 - idle - iowait - steal, idle, iowait, steal };
 }
 
+/** CPU seconds of the whole machine: busy (not idle nor waiting for I/O) and in all. */
+export interface MachineSeconds {
+  readonly busySeconds: number;
+  readonly totalSeconds: number;
+}
+
+/** The busy and total CPU seconds of `times` (clock ticks of 10 ms, USER_HZ 100). */
+export function machineSeconds(times: CpuTimes | undefined): MachineSeconds {
+  if (times === undefined) return { busySeconds: NaN, totalSeconds: NaN };
+  return {
+    busySeconds: (times.total - times.idle - times.iowait) / 100,
+    totalSeconds: times.total / 100,
+  };
+}
+
 /** The 1-minute load average (NaN where /proc is missing). */
 export function load1(): number {
   try {

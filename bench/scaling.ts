@@ -20,7 +20,7 @@ import { defaultKafkaOptions, KAFKA_VERSION, runningKafkaPid } from "../tools/ka
 import { readMachineFacts } from "./machine.ts";
 import { startProgram } from "./program_process.ts";
 import { readHistogram, readValue } from "./prometheus.ts";
-import { readLoadAverage, readMachineCpu, readProcessCpu } from "./proc_stats.ts";
+import { load1, machineSeconds, processCpuMs, readCpuTimes } from "./machine_load.ts";
 import {
   type ConsumerSample,
   renderScalingTable,
@@ -109,7 +109,7 @@ async function fill(
   topic: string,
   brokerPids: readonly number[],
 ): Promise<FillFigures> {
-  const brokerCpu = () => brokerPids.reduce((sum, pid) => sum + (readProcessCpu(pid) ?? 0), 0);
+  const brokerCpu = () => brokerPids.reduce((sum, pid) => sum + (processSeconds(pid) ?? 0), 0);
   const brokerBefore = brokerCpu();
   log(`filling ${topic}: ${config.events} events, ${config.partitions} partitions`);
   const started = performance.now();
@@ -126,7 +126,7 @@ async function fill(
     ],
   });
   let producerCpu: number | undefined;
-  const sampler = setInterval(() => producerCpu = readProcessCpu(producer.pid) ?? producerCpu, 100);
+  const sampler = setInterval(() => producerCpu = processSeconds(producer.pid) ?? producerCpu, 100);
   const code = await producer.exited.finally(() => clearInterval(sampler));
   if (code !== 0) {
     throw new Error(`the producer failed (${code}):\n${producer.lines().slice(-20).join("\n")}`);
@@ -176,13 +176,13 @@ async function scalingRun(
       SELECT active_time AS ms FROM pg_stat_database WHERE datname = ${run.database}`;
     return Number(row?.ms ?? 0);
   };
-  const brokerCpu = () => run.brokerPids.reduce((sum, pid) => sum + (readProcessCpu(pid) ?? 0), 0);
+  const brokerCpu = () => run.brokerPids.reduce((sum, pid) => sum + (processSeconds(pid) ?? 0), 0);
   try {
     log(`${run.consumers} consumer(s) draining ${run.topic}`);
     const before = {
       active: await activeMs(),
-      machine: readMachineCpu(),
-      load: readLoadAverage(),
+      machine: machineSeconds(readCpuTimes()),
+      load: load1(),
       broker: brokerCpu(),
     };
     const startedMs = performance.now();
@@ -218,7 +218,7 @@ async function scalingRun(
           committed: readValue(text, "activity_consumer_events_accepted_total") +
             readValue(text, "activity_consumer_events_rejected_total"),
           assigned: readValue(text, "activity_consumer_assigned_partitions"),
-          cpuSeconds: readProcessCpu(consumer.pid),
+          cpuSeconds: processSeconds(consumer.pid),
           flushSeconds: flush.sum,
           flushes: flush.count,
           summaryRows: readValue(text, "activity_consumer_rows_written_total", {
@@ -245,7 +245,7 @@ async function scalingRun(
       }
       await sampleAll();
       const postgresCpuSeconds = await backendCpu(run.admin, run.database);
-      const after = { machine: readMachineCpu(), load: readLoadAverage(), broker: brokerCpu() };
+      const after = { machine: machineSeconds(readCpuTimes()), load: load1(), broker: brokerCpu() };
       const peakMemoryMiB = consumers.map((consumer) =>
         Math.round(consumer.peakMemoryBytes() / 2 ** 20)
       );
@@ -291,7 +291,7 @@ async function backendCpu(admin: postgres.Sql, database: string): Promise<number
     SELECT pid FROM pg_stat_activity WHERE datname = ${database}`;
   let total = 0;
   for (const { pid } of rows) {
-    const cpu = readProcessCpu(pid);
+    const cpu = processSeconds(pid);
     if (cpu === undefined) return undefined;
     total += cpu;
   }
@@ -307,3 +307,9 @@ async function assertCountedOnce(sql: postgres.Sql, events: number): Promise<voi
 }
 
 if (import.meta.main) Deno.exit(await main(loadConfigOrExit(scalingProgram)));
+
+/** CPU seconds of process `pid` so far, or undefined once it is gone. */
+function processSeconds(pid: number | undefined): number | undefined {
+  const ms = processCpuMs(pid);
+  return ms === undefined ? undefined : ms / 1000;
+}
