@@ -46,12 +46,12 @@ const PREV_LENGTH_S = LENGTH_S.replaceAll("last_event_at", "prev_last_event_at")
  * parameters numbered from `$first` in the order of `analyticsParameters`: page views, sessions
  * and the moves of sessions between rollup rows, and distinct users as bitmaps over dense user
  * numbers. Every upsert is sorted by its conflict key, so concurrent flushes lock rows in one
- * order.
+ * order; text keys byte by byte (`COLLATE "C"`), which sorts without the locale's rules.
  */
 export function analyticsCtes(first: number): string {
   const $ = (i: number) => `$${first + i}`;
   return `page_input AS (
-  SELECT to_timestamp(u.minute_s) AS event_minute, u.page, u.n
+  SELECT to_timestamp(u.minute_s) AS event_minute, u.page COLLATE "C" AS page, u.n
   FROM unnest(${$(0)}::int8[], ${$(1)}::text[], ${$(2)}::int8[]) AS u(minute_s, page, n)
 ), page_minute AS (
   ${addingUpsert("page_view_minute", ["event_minute", "page"], ["views"])}
@@ -67,7 +67,9 @@ export function analyticsCtes(first: number): string {
 ), session_rows AS (
   INSERT INTO sessions AS t (user_id, session_id, started_at, last_event_at, events, page_views,
     landing_at, landing_page, referrer, funnel_steps)
-  SELECT u.user_id, u.session_id, ${fromEpochMs("u.first_ms")}, ${fromEpochMs("u.last_ms")},
+  SELECT u.user_id COLLATE "C", u.session_id COLLATE "C", ${fromEpochMs("u.first_ms")}, ${
+    fromEpochMs("u.last_ms")
+  },
     u.events, u.page_views, ${fromEpochMs("u.landing_ms")}, u.landing_page, u.referrer, u.steps
   FROM unnest(${$(3)}::text[], ${$(4)}::text[], ${$(5)}::int8[], ${$(6)}::int8[],
     ${$(7)}::int4[], ${$(8)}::int4[], ${$(9)}::int8[], ${$(10)}::text[], ${$(11)}::text[],

@@ -139,7 +139,7 @@ WITH owner AS (
 ), ${DAILY_CTE}
 ), type_minute AS (
   INSERT INTO event_type_minute AS t (event_minute, event_type, event_count)
-  SELECT to_timestamp(u.minute_s), u.event_type, u.n
+  SELECT to_timestamp(u.minute_s), u.event_type COLLATE "C", u.n
   FROM unnest($15::int8[], $16::text[], $17::int8[]) AS u(minute_s, event_type, n)
   ORDER BY 1, 2
   ON CONFLICT (event_minute, event_type)
