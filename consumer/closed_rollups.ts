@@ -11,7 +11,7 @@ import type postgres from "postgres";
 import { DAY_MS, HOUR_MS } from "@activity/shared";
 
 /** How long after an hour ends its rollup is written (later events then add to it directly). */
-export const ROLLUP_CLOSE_LAG_MS = HOUR_MS;
+const ROLLUP_CLOSE_LAG_MS = HOUR_MS;
 
 /** Where the watermark should be at `nowMs`: the hour and day boundaries before it. */
 export function closedBefore(nowMs: number): { hours: Date; days: Date } {

@@ -15,7 +15,12 @@ import { type DeadLetterOutcome, deadLetterPartition } from "./dead_letters.ts";
 import { fetchTopicIds } from "./kafka_topic_ids.ts";
 import { importKafkaAfterSpeedups } from "./kafkajs_fetch_speedups.ts";
 import type { PartitionLog } from "./partition_placement.ts";
-import { classifyKafkaError, errorSummary, retryWithBackoff } from "./retry.ts";
+import {
+  classifyKafkaError,
+  errorSummary,
+  retryWithBackoff,
+  WAITING_LOG_INTERVAL_MS,
+} from "./retry.ts";
 
 /** A fetched batch with the controls the handler may use. */
 export interface IncomingBatch {
@@ -108,7 +113,6 @@ export class KafkaDeadlineError extends Error {
 }
 
 /** How often waiting for Kafka or the topic is reported. */
-const WAITING_LOG_INTERVAL_MS = 15_000;
 
 /** Connects, waits for the topic, joins the group and starts fetching (undefined if aborted). */
 export async function startKafkaSource(

@@ -165,12 +165,8 @@ export function flushDecision(
 
 /** Moves the buffer into a flush; returns its number of events. */
 export function cutBuffer(core: ConsumerCore): number {
-  const events = core.bufferedEvents;
+  const events = discardBuffer(core);
   core.inFlightEvents = events;
-  core.bufferedEvents = 0;
-  core.bufferedRejectedBytes = 0;
-  core.bufferedKeys = 0;
-  core.pendingRanges = 0;
   core.flushRequested = false;
   return events;
 }

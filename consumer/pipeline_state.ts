@@ -109,13 +109,7 @@ export function createPipelineState(config: ConsumerConfig, deps: PipelineDeps):
       notReadyAfterFailingMs: config.notReadyAfterMs,
     }),
     fence: createOffsetFence(),
-    summary: {
-      committedEvents: 0,
-      flushes: 0,
-      fenceMisses: 0,
-      abandonedEvents: 0,
-      discardedEvents: 0,
-    },
+    summary: emptySummary(),
     flushWake: createWakeup(clock),
     spaceWake: createWakeup(clock),
     stopped: new AbortController(),
@@ -173,4 +167,9 @@ export function updateLag(state: PipelineState): void {
 /** The buffered-events metric: in the buffer and in the flush being committed. */
 export function setBuffered(state: PipelineState): void {
   state.metrics.buffered.set({}, state.core.bufferedEvents + state.core.inFlightEvents);
+}
+
+/** A summary of a run that has done nothing yet. */
+export function emptySummary(): { -readonly [K in keyof PipelineSummary]: PipelineSummary[K] } {
+  return { committedEvents: 0, flushes: 0, fenceMisses: 0, abandonedEvents: 0, discardedEvents: 0 };
 }

@@ -93,6 +93,9 @@ export function isKafkaError(error: unknown): boolean {
   return typeof name === "string" && (name.startsWith("KafkaJS") || OWN_KAFKA_ERRORS.has(name));
 }
 
+/** How often a wait for an unreachable service is logged, and the longest backoff between tries. */
+export const WAITING_LOG_INTERVAL_MS = 15_000;
+
 /** Sorts a Kafka client error: KafkaJS marks the ones worth retrying. */
 export function classifyKafkaError(error: unknown): ClassifiedFailure {
   const summary = errorSummary(error);

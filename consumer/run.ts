@@ -13,7 +13,8 @@ import { deleteExpired, retentionTargets, sampleStorage } from "./maintenance.ts
 import { registerConsumerMetrics, startProgress } from "./metrics.ts";
 import { migrate, MigrationError } from "./migrations.ts";
 import { createPipeline, type PipelineSummary } from "./pipeline.ts";
-import { classifyDatabaseError, retryWithBackoff } from "./retry.ts";
+import { emptySummary } from "./pipeline_state.ts";
+import { classifyDatabaseError, retryWithBackoff, WAITING_LOG_INTERVAL_MS } from "./retry.ts";
 import { SHUTDOWN_BUDGET } from "./shutdown_budget.ts";
 import { openStore, type Store } from "./store.ts";
 import { claimTopic } from "./topic_owner.ts";
@@ -34,7 +35,6 @@ export interface RunOptions {
 }
 
 /** How often "still waiting" lines are written while a service is unreachable. */
-const WAITING_LOG_INTERVAL_MS = 15_000;
 
 /** Consumes until `options.signal` aborts; rejects on a fatal error or a refused start. */
 export async function runConsumer(
@@ -155,16 +155,6 @@ async function closeHealthServer(
         "stopping without waiting for it",
     );
   }
-}
-
-function emptySummary(): PipelineSummary {
-  return {
-    committedEvents: 0,
-    flushes: 0,
-    fenceMisses: 0,
-    abandonedEvents: 0,
-    discardedEvents: 0,
-  };
 }
 
 /** The URL with its password hidden, for logs. */
