@@ -48,18 +48,21 @@ export async function closeRollups(sql: postgres.Sql, nowMs: number): Promise<Cl
       ORDER BY 1, 2, 3
       ON CONFLICT (user_id, event_hour, event_type)
       DO UPDATE SET event_count = EXCLUDED.event_count`).count;
-    // sql/0007 run in the middle of a day left the day's watermark there: the day already has a
-    // row, written by flushes, for its hours before it; the hours from it on are added.
+    // Each closing day is summed whole from its hours, which are all closed by now, and the sum
+    // is its row. A day's watermark is at its start, except where sql/0007 ran in the middle of
+    // a day: that day already has a row, kept by flushes before the upgrade, and adding its later
+    // hours to it would count twice an event flushed then that was ahead of the watermark (up to
+    // the future tolerance); its earlier hours are in the hourly rows, kept whole the same way.
     const dayRows = (await tx`
-      INSERT INTO user_event_daily_closed AS t (user_id, event_day, event_type, event_count)
+      INSERT INTO user_event_daily_closed (user_id, event_day, event_type, event_count)
       SELECT user_id, date_trunc('day', event_hour, 'UTC'), event_type, sum(event_count)
       FROM user_event_hourly_closed
-      WHERE event_hour >= (SELECT days_closed_before FROM rollup_watermark)
+      WHERE event_hour >= (SELECT date_trunc('day', days_closed_before, 'UTC') FROM rollup_watermark)
         AND event_hour < ${target.days}
       GROUP BY 1, 2, 3
       ORDER BY 1, 2, 3
       ON CONFLICT (user_id, event_day, event_type)
-      DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count`).count;
+      DO UPDATE SET event_count = EXCLUDED.event_count`).count;
     const [mark] = await tx<{ closed: string }[]>`UPDATE rollup_watermark SET
       hours_closed_before = greatest(hours_closed_before, ${target.hours}),
       days_closed_before = greatest(days_closed_before, ${target.days})

@@ -212,7 +212,7 @@ Deno.test("hourly and daily rollups are written once per event: by the upkeep wh
   }
 });
 
-Deno.test("closing a day whose earlier hours were rolled up before the upgrade adds the rest to its row", async () => {
+Deno.test("closing the day of the upgrade gives its row the sum of its hours, an event flushed ahead of the watermark once", async () => {
   await using db = await createTestDatabase("closed_rollups_upgrade");
   await migrate(db.url);
   const day = Math.floor(Date.now() / DAY_MS) * DAY_MS - 3 * DAY_MS;
@@ -222,22 +222,26 @@ Deno.test("closing a day whose earlier hours were rolled up before the upgrade a
   // hourly and daily rows whole, and the watermark is the next hour.
   await db.sql`UPDATE rollup_watermark SET hours_closed_before = ${at(12)},
     days_closed_before = ${at(12)}`;
+  // The event at 12:02 came within the future tolerance before the upgrade: flushes then gave it
+  // to its hour's row and its day's row already.
   await db.sql`INSERT INTO user_event_summary
     (user_id, event_minute, event_type, event_hour, event_count) VALUES
     ('u1', ${at(3, 10)}, 'click', ${at(3)}, 4),
     ('u1', ${at(11, 15)}, 'click', ${at(11)}, 1),
+    ('u1', ${at(12, 2)}, 'click', ${at(12)}, 1),
     ('u1', ${at(14, 5)}, 'click', ${at(14)}, 3),
     ('u2', ${at(20, 30)}, 'click', ${at(20)}, 2)`;
   await db.sql`INSERT INTO user_event_hourly_closed (user_id, event_hour, event_type, event_count)
-    VALUES ('u1', ${at(3)}, 'click', 4), ('u1', ${at(11)}, 'click', 1)`;
+    VALUES ('u1', ${at(3)}, 'click', 4), ('u1', ${at(11)}, 'click', 1),
+      ('u1', ${at(12)}, 'click', 1)`;
   await db.sql`INSERT INTO user_event_daily_closed (user_id, event_day, event_type, event_count)
-    VALUES ('u1', ${at(0)}, 'click', 5)`;
+    VALUES ('u1', ${at(0)}, 'click', 6)`;
   const closed = await closeRollups(db.sql, Date.now());
-  assert.deepEqual([closed.hourRows, closed.dayRows], [2, 2]);
+  assert.deepEqual([closed.hourRows, closed.dayRows], [3, 2]);
   const daily = await db.sql`SELECT user_id, event_count::int AS n FROM user_event_daily
     WHERE event_day = ${at(0)} ORDER BY user_id`;
-  assert.deepEqual(daily.map((row) => [row.user_id, row.n]), [["u1", 8], ["u2", 2]]);
+  assert.deepEqual(daily.map((row) => [row.user_id, row.n]), [["u1", 9], ["u2", 2]]);
   const [hours] = await db.sql`SELECT sum(event_count)::int AS n FROM user_event_hourly
     WHERE event_hour >= ${at(0)} AND event_hour < ${at(24)}`;
-  assert.equal(hours.n, 10, "the day's rows add up to its hours");
+  assert.equal(hours.n, 11, "the day's rows add up to its hours");
 });
