@@ -11,7 +11,15 @@ import * as table from "@grafana/grafana-foundation-sdk/table";
 import type * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import * as sql from "./analytics_sql.ts";
 import { datasourceRef, postgresQuery, type QueryFormat } from "./datasource.ts";
-import { barChartPanel, type Grid, grid, statPanel, timeSeriesPanel } from "./panel_parts.ts";
+import {
+  barChartPanel,
+  type Grid,
+  grid,
+  legend,
+  statOf,
+  type StatOptions,
+  timeSeriesPanel,
+} from "./panel_parts.ts";
 
 /** Where the row starts: below the pipeline panels. */
 const TOP = 40;
@@ -24,7 +32,7 @@ function barsPerBucket(id: number, title: string, gridPos: Grid): timeseries.Pan
   return timeSeriesPanel(id, title, gridPos)
     .drawStyle(common.GraphDrawStyle.Bars)
     .fillOpacity(60)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(false))
+    .legend(legend().showLegend(false))
     .unit("short")
     .decimals(0);
 }
@@ -33,13 +41,10 @@ function barsPerBucket(id: number, title: string, gridPos: Grid): timeseries.Pan
 function topStat(
   id: number,
   title: string,
-  options: { x: number; description: string; sql: string; unit: string; decimals?: number },
+  options: StatOptions & { x: number },
 ): stat.PanelBuilder {
-  const built = statPanel(id, title, grid(options.x, TOP + 1, 6, 5))
-    .description(options.description)
-    .withTarget(target("table", options.sql))
-    .unit(options.unit);
-  return options.decimals === undefined ? built : built.decimals(options.decimals);
+  const { x, ...shown } = options;
+  return statOf(id, title, grid(x, TOP + 1, 6, 5), shown);
 }
 
 function panels(): cog.Builder<dashboard.Panel>[] {

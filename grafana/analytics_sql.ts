@@ -4,10 +4,9 @@
  * sessions that started in the UTC hours the range touches (a session's hour is its bucket).
  */
 import { FUNNEL_STEPS } from "@activity/shared";
-import { MINUTE_ROLLUP_MAX_RANGE } from "./panel_sql.ts";
+import { LONG_RANGE, SHORT_RANGE } from "./panel_sql.ts";
 
 const FROM = "$__timeFrom()::timestamptz";
-const RANGE = `$__timeTo()::timestamptz - ${FROM}`;
 
 /** Hours the range touches: those starting in it, and the one it starts in. */
 function touchedHours(column: string): string {
@@ -113,16 +112,17 @@ FROM session_hour
 WHERE ${touchedHours("start_hour")}`;
 
 /**
- * The ten most viewed pages of the range (ties in code point order, whatever the locale): minute totals up to ${MINUTE_ROLLUP_MAX_RANGE},
- * hourly totals beyond (one UNION branch is cut at plan time).
+ * The ten most viewed pages of the range (ties in code point order, whatever the locale): minute
+ * totals up to `MINUTE_ROLLUP_MAX_RANGE`, hourly totals beyond (one UNION branch is cut at plan
+ * time).
  */
 export const TOP_PAGES_SQL = `SELECT page, sum(views)::bigint AS views
 FROM (
   SELECT page, views FROM page_view_minute
-  WHERE $__timeFilter(event_minute) AND ${RANGE} <= interval '${MINUTE_ROLLUP_MAX_RANGE}'
+  WHERE $__timeFilter(event_minute) AND ${SHORT_RANGE}
   UNION ALL
   SELECT page, views FROM page_view_hour
-  WHERE $__timeFilter(event_hour) AND ${RANGE} > interval '${MINUTE_ROLLUP_MAX_RANGE}'
+  WHERE $__timeFilter(event_hour) AND ${LONG_RANGE}
 ) AS pages
 GROUP BY 1
 ORDER BY views DESC, page COLLATE "C"

@@ -15,7 +15,7 @@ import {
   barChartPanel,
   type Grid,
   grid,
-  statPanel,
+  statOf,
   thresholds,
   timeSeriesPanel,
 } from "./panel_parts.ts";
@@ -43,24 +43,23 @@ function timeSeriesOf(
 }
 
 function eventsToday(): stat.PanelBuilder {
-  return statPanel(1, "Events counted today (UTC)", grid(0, 0, 8, 6))
-    .description("Sum of event_type_minute since 00:00 UTC, by event time.")
-    .timeFrom("now/d")
-    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.EVENTS_TODAY_SQL }))
-    .unit("short")
-    .decimals(0);
+  return statOf(1, "Events counted today (UTC)", grid(0, 0, 8, 6), {
+    description: "Sum of event_type_minute since 00:00 UTC, by event time.",
+    timeFrom: "now/d",
+    sql: panelSql.EVENTS_TODAY_SQL,
+    unit: "short",
+    decimals: 0,
+  });
 }
 
 function freshness(): stat.PanelBuilder {
-  return statPanel(2, "Pipeline freshness", grid(8, 0, 8, 6))
-    .description(
-      "Seconds since the newest counted minute began (event_type_minute) and since a consumer " +
-        "last committed (consumer_offsets).",
-    )
-    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.NEWEST_EVENT_AGE_SQL }))
-    .withTarget(postgresQuery({ refId: "B", format: "table", sql: panelSql.LAST_COMMIT_AGE_SQL }))
-    .unit("s")
-    .decimals(0)
+  return statOf(2, "Pipeline freshness", grid(8, 0, 8, 6), {
+    description: "Seconds since the newest counted minute began (event_type_minute) and since a " +
+      "consumer last committed (consumer_offsets).",
+    sql: [panelSql.NEWEST_EVENT_AGE_SQL, panelSql.LAST_COMMIT_AGE_SQL],
+    unit: "s",
+    decimals: 0,
+  })
     .thresholds(thresholds([
       { value: null, color: "green" },
       { value: 180, color: "orange" },
@@ -168,14 +167,13 @@ function consumerLag(): timeseries.PanelBuilder {
 }
 
 function lostMessages(): stat.PanelBuilder {
-  return statPanel(22, "Messages lost before they were read", grid(20, 23, 4, 8))
-    .description(
-      "Messages Kafka's retention removed before a consumer group read them, in the range " +
-        "(consumer_offset_gaps): never counted, never skipped silently.",
-    )
-    .withTarget(postgresQuery({ refId: "A", format: "table", sql: panelSql.LOST_MESSAGES_SQL }))
-    .unit("short")
-    .decimals(0)
+  return statOf(22, "Messages lost before they were read", grid(20, 23, 4, 8), {
+    description: "Messages Kafka's retention removed before a consumer group read them, in the " +
+      "range (consumer_offset_gaps): never counted, never skipped silently.",
+    sql: panelSql.LOST_MESSAGES_SQL,
+    unit: "short",
+    decimals: 0,
+  })
     .thresholds(thresholds([{ value: null, color: "green" }, { value: 1, color: "red" }]))
     .colorMode(common.BigValueColorMode.Value);
 }

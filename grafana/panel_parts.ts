@@ -7,7 +7,7 @@ import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import { datasourceRef } from "./datasource.ts";
+import { datasourceRef, postgresQuery } from "./datasource.ts";
 
 /** A panel's place on the 24-column grid. */
 export type Grid = dashboard.GridPos;
@@ -58,6 +58,35 @@ export function statPanel(id: number, title: string, gridPos: Grid): stat.PanelB
     .graphMode(common.BigValueGraphMode.None)
     .colorMode(common.BigValueColorMode.None)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false));
+}
+
+/** What a stat of raw-SQL table queries shows. */
+export interface StatOptions {
+  readonly description: string;
+  /** One table target per query, refIds A, B, ... in order. */
+  readonly sql: string | readonly string[];
+  readonly unit: string;
+  readonly decimals?: number;
+  /** The panel's own range (e.g. `now/d`) instead of the dashboard's. */
+  readonly timeFrom?: string;
+}
+
+/** A stat panel of table queries, its description, own range, targets, unit and decimals set. */
+export function statOf(
+  id: number,
+  title: string,
+  gridPos: Grid,
+  options: StatOptions,
+): stat.PanelBuilder {
+  // The call order is the generated JSON's key order: description, timeFrom, targets, fieldConfig.
+  const panel = statPanel(id, title, gridPos).description(options.description);
+  if (options.timeFrom !== undefined) panel.timeFrom(options.timeFrom);
+  const queries = typeof options.sql === "string" ? [options.sql] : options.sql;
+  queries.forEach((sql, i) => {
+    panel.withTarget(postgresQuery({ refId: String.fromCharCode(65 + i), format: "table", sql }));
+  });
+  panel.unit(options.unit);
+  return options.decimals === undefined ? panel : panel.decimals(options.decimals);
 }
 
 /** Horizontal bars, one per row of a table, named by `xField`, with their values shown. */

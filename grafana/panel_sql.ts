@@ -21,8 +21,10 @@ function bucket(column: string): string {
   return `date_bin(${INTERVAL}, ${column}, 'epoch') AS "time"`;
 }
 
-const SHORT_RANGE = `${RANGE} <= interval '${MINUTE_ROLLUP_MAX_RANGE}'`;
-const LONG_RANGE = `${RANGE} > interval '${MINUTE_ROLLUP_MAX_RANGE}'`;
+/** True when the range is short enough to read minute totals. */
+export const SHORT_RANGE = `${RANGE} <= interval '${MINUTE_ROLLUP_MAX_RANGE}'`;
+/** True when the range reads hourly totals (the negation of `SHORT_RANGE`). */
+export const LONG_RANGE = `${RANGE} > interval '${MINUTE_ROLLUP_MAX_RANGE}'`;
 
 /** Events counted in the panel's range ("today so far" on the stat), from minute totals. */
 export const EVENTS_TODAY_SQL = `SELECT COALESCE(sum(event_count), 0)::bigint AS events
