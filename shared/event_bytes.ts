@@ -9,6 +9,7 @@
  */
 import {
   type ActivityEvent,
+  daysFromCivil,
   EVENT_FIELDS,
   EVENT_TYPE_PATTERN,
   EVENT_VERSION,
@@ -90,19 +91,17 @@ export function readCanonicalBytes(
   if (!isPage(text, at, end)) return undefined;
   const page = text.slice(at, end);
   at = end + 1;
+  const event: Record<string, unknown> = {
+    version: EVENT_VERSION,
+    event_id: eventId,
+    user_id: userId,
+    session_id: sessionId,
+    event_type: eventType,
+    occurred_at: occurredAt,
+    page,
+  };
   if (at === text.length - 1 && text.charCodeAt(at) === CLOSE) {
-    return {
-      event: {
-        version: EVENT_VERSION,
-        event_id: eventId,
-        user_id: userId,
-        session_id: sessionId,
-        event_type: eventType,
-        occurred_at: occurredAt,
-        page,
-      } as ActivityEvent,
-      occurredAtMs,
-    };
+    return { event: event as ActivityEvent, occurredAtMs };
   }
   if (!text.startsWith(',"properties":', at)) return undefined;
   at += 14;
@@ -116,19 +115,8 @@ export function readCanonicalBytes(
   }
   const properties = PROPERTIES_CHECK(parsed);
   if (properties === undefined) return undefined;
-  return {
-    event: {
-      version: EVENT_VERSION,
-      event_id: eventId,
-      user_id: userId,
-      session_id: sessionId,
-      event_type: eventType,
-      occurred_at: occurredAt,
-      page,
-      properties,
-    } as ActivityEvent,
-    occurredAtMs,
-  };
+  event.properties = properties;
+  return { event: event as ActivityEvent, occurredAtMs };
 }
 
 /** Where the value after `key` starts, when `key` follows the string that ended at `end`; -1 if not. */
@@ -218,17 +206,6 @@ function digits(text: string, start: number, count: number): number {
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) +
-    dayOfYear;
-  return era * 146_097 + dayOfEra - 719_468;
 }
 
 function isSafeId(text: string, start: number, end: number): boolean {
