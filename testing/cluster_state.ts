@@ -13,7 +13,7 @@ export interface LeaderLoad {
 }
 
 /** Per leader: the partitions it leads and their messages, busiest first (pure). */
-export function leaderLoads(
+function leaderLoads(
   partitions: readonly PartitionReplicas[],
   ends: ReadonlyMap<number, bigint>,
 ): LeaderLoad[] {
@@ -41,7 +41,7 @@ export async function busiestLeader(kafka: Kafka, topic: string): Promise<Leader
 }
 
 /** Partitions of `topics` whose in-sync replicas are fewer than `replicas` (or that lack a leader). */
-export async function underReplicated(
+async function underReplicated(
   kafka: Kafka,
   topics: readonly string[],
   replicas: number,
