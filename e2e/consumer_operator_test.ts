@@ -10,6 +10,7 @@ import {
   createConsumerScene,
   createTestDatabase,
   eventMessages,
+  exitWithin,
   faultConsumerFlags,
   freePort,
   httpGet,
@@ -24,7 +25,7 @@ import {
   uniqueName,
   waitUntil,
 } from "../testing/mod.ts";
-import { runProducerCli } from "../testing/producer_topic.ts";
+import { startProducerCli } from "../testing/producer_topic.ts";
 
 /** Every stderr line, parsed: a line that is not JSON fails the test. */
 function jsonLines(stderr: string): Record<string, unknown>[] {
@@ -103,22 +104,28 @@ Deno.test("a metrics port already in use stops either program with exit 2, namin
   const port = (listener.addr as Deno.NetAddr).port;
   try {
     const topic = uniqueName("busy_port");
-    const consumer = await spawnConsumerProcess(faultConsumerFlags({
-      brokers: brokers.join(","),
-      topic,
-      "database-url": db.url,
-      "metrics-port": port,
-    })).finished;
+    const consumer = await exitWithin(
+      spawnConsumerProcess(faultConsumerFlags({
+        brokers: brokers.join(","),
+        topic,
+        "database-url": db.url,
+        "metrics-port": port,
+      })),
+      60_000,
+    );
     assert.equal(consumer.code, 2, consumer.stderr);
     const said = jsonLines(consumer.stderr).map((line) => String(line.msg)).join("\n");
     assert.match(said, new RegExp(`port ${port} is already in use`));
     assert.match(said, /--metrics-port \(CONSUMER_METRICS_PORT\)/);
-    const producer = await runProducerCli(cliArgs({
-      brokers: brokers.join(","),
-      topic,
-      count: 1,
-      "metrics-port": port,
-    }));
+    const producer = await exitWithin(
+      startProducerCli(cliArgs({
+        brokers: brokers.join(","),
+        topic,
+        count: 1,
+        "metrics-port": port,
+      })),
+      60_000,
+    );
     assert.equal(producer.code, 2);
     assert.match(producer.stderr, new RegExp(`port ${port} is already in use`));
     assert.match(producer.stderr, /--metrics-port \(PRODUCER_METRICS_PORT\)/);

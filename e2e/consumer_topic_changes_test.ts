@@ -14,6 +14,7 @@ import {
   assertCountsExact,
   createConsumerScene,
   eventMessages,
+  exitWithin,
   explained,
   freePort,
   logLines,
@@ -156,8 +157,7 @@ Deno.test("messages retention removed before they were read are a recorded gap; 
 
   // Truncation: the stored offset is past the end of the same topic's log.
   await s.db.sql`UPDATE consumer_offsets SET next_offset = 10000 WHERE topic = ${s.topic}`;
-  const stopped = spawnInfo(s);
-  const finished = await stopped.finished;
+  const finished = await exitWithin(spawnInfo(s), 60_000);
   assert.equal(finished.code, 1);
   const message = logLines(finished.stderr).map((line) => JSON.stringify(line)).join("\n");
   assert.match(message, /partition 0 of topic \\"[^"]+\\" ends at offset 150/);
