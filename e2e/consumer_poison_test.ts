@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { CompressionTypes } from "kafkajs";
 import { ensureTopics } from "@activity/shared/kafka";
+import { DEAD_LETTER_LIMITS } from "../consumer/dead_letters.ts";
+import { MAX_STORED_KEY_BYTES } from "../consumer/flush_statement.ts";
 import {
   assertCountsExact,
   eventMessages,
@@ -17,7 +19,6 @@ import {
   publishRaw,
   readTopicBack,
   seededEvents,
-  sleep,
   startConsumerRun,
   waitUntil,
 } from "../testing/mod.ts";
@@ -49,13 +50,13 @@ Deno.test("a message with a 4 MB key between valid events is stored with its key
     dead_letter, kafka_offset FROM rejected_events`;
   assert.deepEqual({ ...row }, {
     reason: "not_json",
-    stored_key: 16 * 1024,
+    stored_key: MAX_STORED_KEY_BYTES,
     key_bytes: 4_000_000,
     dead_letter: "sent cut",
     kafka_offset: "500",
   });
   const [letter] = await readTopicBack(run.brokers, run.dlqTopic);
-  assert.equal(letter.key?.length, 16 * 1024);
+  assert.equal(letter.key?.length, DEAD_LETTER_LIMITS.keyBytes);
   assert.equal(letter.headers["truncated"], "true");
   assert.equal(letter.headers["original-key-bytes"], "4000000");
   assert.ok(!run.exited(), "the consumer is still running");
@@ -121,19 +122,29 @@ Deno.test("flush statements that hang on a lock time out and are retried; /ready
     locked.resolve();
     await held.promise;
   });
-  await locked.promise;
   const second = seededEvents({ count: 200, seed: 45, spanMs: 60_000 });
-  await publishRaw(run.kafka, run.topic, eventMessages(second));
-  const lockedAt = Date.now();
   let notReady: { status: number; body: string } | undefined;
-  await waitUntil("/readyz reports the failing flushes", async () => {
-    notReady = await httpGet(run.metricsPort, "/readyz");
-    return notReady?.status === 503;
-  }, { timeoutMs: 20_000 });
-  const notReadyAfterS = (Date.now() - lockedAt) / 1000;
-  await sleep(2_000); // more failed attempts: the log must not repeat itself
-  held.resolve();
-  await lock;
+  let notReadyAfterS: number;
+  try {
+    // The lock's own failure ends the wait too.
+    await Promise.race([locked.promise, lock]);
+    await publishRaw(run.kafka, run.topic, eventMessages(second));
+    const lockedAt = Date.now();
+    await waitUntil("/readyz reports the failing flushes", async () => {
+      notReady = await httpGet(run.metricsPort, "/readyz");
+      return notReady?.status === 503;
+    }, { timeoutMs: 20_000 });
+    notReadyAfterS = (Date.now() - lockedAt) / 1000;
+    // More failed attempts: the log must not repeat itself.
+    const attemptsThen = attemptsIn(notReady!.body);
+    await waitUntil("two more flush attempts fail", async () => {
+      const now = await httpGet(run.metricsPort, "/readyz");
+      return now?.status === 503 && attemptsIn(now.body) >= attemptsThen + 2;
+    }, { timeoutMs: 30_000 });
+  } finally {
+    held.resolve();
+    await lock;
+  }
   await run.reach(400);
   await waitUntil("/readyz is 200 again", async () => {
     return (await httpGet(run.metricsPort, "/readyz"))?.status === 200;
@@ -156,3 +167,8 @@ Deno.test("flush statements that hang on a lock time out and are retried; /ready
     events_compared: 400,
   });
 });
+
+/** The failed flush attempts a not-ready `/readyz` body counts (0 when it names none). */
+function attemptsIn(body: string): number {
+  return Number(/\((\d+) attempts\)/.exec(body)?.[1] ?? 0);
+}
