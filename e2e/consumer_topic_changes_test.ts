@@ -91,6 +91,7 @@ Deno.test("a topic deleted and created again is read from its start as a new top
 Deno.test("a topic deleted and created again while the consumer runs: the new topic is counted from its start", async () => {
   await using s = await createConsumerScene({ name: "recreated_live", partitions: 1 });
   const consumer = spawnInfo(s);
+  let finished;
   try {
     const old = seededEvents({ count: 300, seed: 53 });
     await publishRaw(s.kafka, s.topic, eventMessages(old));
@@ -113,9 +114,9 @@ Deno.test("a topic deleted and created again while the consumer runs: the new to
     await assertCountsExact(s.db.sql, [...old, ...fresh]);
   } finally {
     consumer.kill("SIGTERM");
-    const finished = await consumer.finished;
-    assert.equal(finished.code, 0, finished.stderr.slice(-2_000));
+    finished = await consumer.finished;
   }
+  assert.equal(finished.code, 0, finished.stderr.slice(-2_000));
 });
 
 Deno.test("messages retention removed before they were read are a recorded gap; a log truncated under the stored offset stops the consumer", async () => {
@@ -175,6 +176,7 @@ Deno.test("after a refused flush, a partition that gets no new message is read a
     "flush-interval-ms": 4_000,
     "flush-events": 100_000,
   });
+  let finished;
   try {
     const events = seededEvents({ count: 100, seed: 57, users: 1 }); // one user: one partition
     await publishRaw(s.kafka, s.topic, eventMessages(events));
@@ -207,7 +209,7 @@ Deno.test("after a refused flush, a partition that gets no new message is read a
     assert.equal(metricSum(text, "activity_consumer_lag_messages"), 0);
   } finally {
     consumer.kill("SIGTERM");
-    const finished = await consumer.finished;
-    assert.equal(finished.code, 0, finished.stderr.slice(-2_000));
+    finished = await consumer.finished;
   }
+  assert.equal(finished.code, 0, finished.stderr.slice(-2_000));
 });

@@ -69,6 +69,7 @@ Deno.test("the producer SIGKILLed mid-batch: every event it reported as sent is 
     });
     const producer = watchProducer(args);
     let reportedByMetrics = 0;
+    let killed;
     try {
       await producer.waitFor((line) => line.msg === "progress" && Number(line.sent) > 0);
       const killAt = performance.now() + 300 + random() * 1_500;
@@ -83,15 +84,15 @@ Deno.test("the producer SIGKILLed mid-batch: every event it reported as sent is 
         await sleep(20);
       }
     } finally {
-      const killed = await producer.stop("SIGKILL");
-      const progress = killed.logs.filter((line) => line.msg === "progress");
-      assert.ok(!killed.logs.some((line) => line.msg === "summary"), "it ended before the kill");
-      runs.push({
-        args,
-        reportedByLog: Math.max(0, ...progress.map((line) => Number(line.sent))),
-        reportedByMetrics,
-      });
+      killed = await producer.stop("SIGKILL");
     }
+    const progress = killed.logs.filter((line) => line.msg === "progress");
+    assert.ok(!killed.logs.some((line) => line.msg === "summary"), "it ended before the kill");
+    runs.push({
+      args,
+      reportedByLog: Math.max(0, ...progress.map((line) => Number(line.sent))),
+      reportedByMetrics,
+    });
   }
 
   const messages = await readTopicBack(brokers, topic);
