@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
+import { ensureTopics } from "@activity/shared/kafka";
 import type { ConsumerScene } from "../testing/consumer_run.ts";
 import {
   acceptedEvents,
@@ -31,19 +32,6 @@ function spawnInfo(s: ConsumerScene, extra: Record<string, string | number> = {}
   return s.spawn({ "log-level": "info", ...extra });
 }
 
-async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 async function deleteTopic(kafka: Kafka, topic: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -53,6 +41,12 @@ async function deleteTopic(kafka: Kafka, topic: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Creates `topic` again after `deleteTopic`, as the producer would (`ensureTopics`). */
+async function recreateTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const [outcome] = await ensureTopics(kafka, [{ topic, partitions }]);
+  assert.ok(outcome.created, `${topic} was not created again`);
 }
 
 /** Runs the consumer CLI until `total` events are counted in all, then stops it with SIGTERM. */
@@ -74,7 +68,7 @@ Deno.test("a topic deleted and created again is read from its start as a new top
   await publishRaw(s.kafka, s.topic, eventMessages(old));
   await consumeUntil(s, 400);
   await deleteTopic(s.kafka, s.topic);
-  await createTopic(s.kafka, s.topic, 2);
+  await recreateTopic(s.kafka, s.topic, 2);
   // Fewer messages than before: every offset of the new topic is below the stored ones.
   const fresh = seededEvents({ count: 150, seed: 52 });
   await publishRaw(s.kafka, s.topic, eventMessages(fresh));
@@ -100,7 +94,7 @@ Deno.test("a topic deleted and created again while the consumer runs: the new to
       s.reach(300),
     );
     await deleteTopic(s.kafka, s.topic);
-    await createTopic(s.kafka, s.topic, 1);
+    await recreateTopic(s.kafka, s.topic, 1);
     const fresh = seededEvents({ count: 120, seed: 54 });
     await publishRaw(s.kafka, s.topic, eventMessages(fresh));
     await explained(
