@@ -72,7 +72,7 @@ Deno.test("a topic that does not exist is said, calmly, and /readyz says why it 
   await using db = await createTestDatabase("no_topic");
   const port = freePort();
   const topic = uniqueName("no_topic");
-  const consumer = spawnConsumerProcess(faultConsumerFlags({
+  await using consumer = spawnConsumerProcess(faultConsumerFlags({
     brokers: brokers.join(","),
     topic,
     "database-url": db.url,
@@ -208,7 +208,8 @@ Deno.test("a second SIGTERM makes a consumer whose last flush hangs leave at onc
     await release.promise;
   });
   try {
-    await locked.promise;
+    // The lock's own failure ends the wait too.
+    await Promise.race([locked.promise, lock]);
     await publishRaw(run.kafka, run.topic, eventMessages(seededEvents({ count: 50, seed: 63 })));
     await waitUntil("a flush hangs on the lock", async () => {
       const [row] = await run.db.sql`SELECT count(*)::int AS n FROM pg_stat_activity
