@@ -11,7 +11,9 @@ import { deleteExpired, retentionTargets } from "../consumer/maintenance.ts";
 import { openStore, type Store } from "../consumer/store.ts";
 import {
   assertStoredAnalytics,
+  expectedPageViews,
   expectedSessions,
+  expectedUsers,
   parseTopicMessage,
 } from "../testing/analytics_expected.ts";
 import { analyticsMessages, commitMessages } from "../testing/analytics_input.ts";
@@ -92,10 +94,15 @@ Deno.test("a flush reports the rows it wrote and the time it spent per table", a
   await withStore("consumer_analytics_rows", async (store) => {
     const values = messages(3);
     const first = await flush(store, values, 0, 0);
-    const sessions = expectedSessions(values.map((value) => parseTopicMessage(value, NOW)!));
+    const events = values.map((value) => parseTopicMessage(value, NOW)!);
+    const sessions = expectedSessions(events);
     assert.equal(first.rows.sessions, sessions.size);
     assert.equal(first.rows.user_numbers, 40 + 8);
-    assert.ok(first.rows.page_view_minute > 0 && first.rows.user_bitmap_day >= 2);
+    // Into empty tables: a row per minute and page viewed, and (48 users: one chunk of a
+    // bitmap) one per minute and per day with an event.
+    assert.equal(first.rows.page_view_minute, expectedPageViews(events).size);
+    assert.equal(first.rows.user_bitmap_minute, expectedUsers(events, 16).size);
+    assert.equal(first.rows.user_bitmap_day, expectedUsers(events, 10).size);
     for (const [step, ms] of Object.entries(first.timings)) {
       assert.ok(Number.isFinite(ms) && ms >= 0, `${step}: ${ms}`);
     }
