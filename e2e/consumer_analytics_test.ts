@@ -6,9 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { migrate } from "@activity/consumer";
 import { deleteExpired, retentionTargets } from "../consumer/maintenance.ts";
-import { openStore, type Store } from "../consumer/store.ts";
+import type { Store } from "../consumer/store.ts";
 import {
   assertStoredAnalytics,
   expectedPageViews,
@@ -17,24 +16,13 @@ import {
   parseTopicMessage,
 } from "../testing/analytics_expected.ts";
 import { analyticsMessages, commitMessages } from "../testing/analytics_input.ts";
-import { createTestDatabase, seededRandom } from "../testing/mod.ts";
+import { withStore } from "../testing/consumer_store.ts";
+import { seededRandom } from "../testing/mod.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 
 function messages(seed: number): Uint8Array[] {
   return analyticsMessages({ seed, users: 40, days: 2, nowMs: NOW });
-}
-
-/** Runs `use` with a store on a migrated database of its own, dropped afterwards. */
-async function withStore(prefix: string, use: (store: Store) => Promise<void>): Promise<void> {
-  await using db = await createTestDatabase(prefix);
-  await migrate(db.url);
-  const store = openStore(db.url);
-  try {
-    await use(store);
-  } finally {
-    await store.close();
-  }
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {

@@ -10,14 +10,13 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { aggregateBatch, migrate, planFlush } from "../consumer/mod.ts";
-import { openStore } from "../consumer/store.ts";
+import { aggregateBatch, planFlush } from "../consumer/mod.ts";
 import { claimTopic } from "../consumer/topic_owner.ts";
 import type { PartitionRange } from "../consumer/offset_fence.ts";
+import { withStore } from "../testing/consumer_store.ts";
 import {
   assertCountsExact,
   createConsumerScene,
-  createTestDatabase,
   eventMessages,
   freePort,
   metricSum,
@@ -76,10 +75,7 @@ async function totals(sql: postgres.Sql) {
 }
 
 Deno.test("a flush whose stored offsets moved on (a zombie's) is refused and changes nothing", async () => {
-  await using db = await createTestDatabase("consumer_fence_store");
-  await migrate(db.url);
-  const store = openStore(db.url);
-  try {
+  await withStore("consumer_fence_store", async (store, db) => {
     await claimTopic(store.sql, { topic: "t", group: "g", takeOverFrom: "" });
     const events = seededEvents({ count: 500, seed: 3 });
     const first = await store.commitFlush(
@@ -139,9 +135,7 @@ Deno.test("a flush whose stored offsets moved on (a zombie's) is refused and cha
     );
     assert.deepEqual(late, { kind: "not_owner", owner: "g2" });
     assert.equal((await snapshot(db.sql)).summary, 600);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a running consumer whose flush waited on a row lock while another member moved the offsets writes nothing of it and carries on from the stored offsets", async () => {
@@ -255,10 +249,7 @@ Deno.test("a consumer frozen past its session timeout (a zombie) has its flush r
 });
 
 Deno.test("two flushes with crossing keys, committed at the same moment again and again, never deadlock", async () => {
-  await using db = await createTestDatabase("consumer_lock_order");
-  await migrate(db.url);
-  const store = openStore(db.url);
-  try {
+  await withStore("consumer_lock_order", async (store, db) => {
     await claimTopic(store.sql, { topic: "t", group: "g", takeOverFrom: "" });
     // The same 2 000 users in opposite orders, one flush per partition (two consumers that
     // share users, as producers that do not key by user make them).
@@ -292,7 +283,5 @@ Deno.test("two flushes with crossing keys, committed at the same moment again an
     assert.equal(deadlocks, 0);
     assert.equal((await snapshot(db.sql)).summary, 2 * rounds * 2_000);
     printFigures("lock_order", { rounds, keys_per_flush: 2_000, deadlocks });
-  } finally {
-    await store.close();
-  }
+  });
 });
