@@ -45,7 +45,7 @@ Deno.test("a message with a 4 MB key between valid events is stored with its key
   await publishRaw(run.kafka, run.topic, eventMessages(after));
   await run.reach(1_001, { timeoutMs: 60_000 });
   const seconds = (Date.now() - started) / 1000;
-  await assertCountsExact(run.db.sql, [...before, ...after]);
+  const compared = await assertCountsExact(run.db.sql, [...before, ...after]);
   const [row] = await run.db.sql`SELECT reason, length(message_key) AS stored_key, key_bytes,
     dead_letter, kafka_offset FROM rejected_events`;
   assert.deepEqual({ ...row }, {
@@ -61,8 +61,8 @@ Deno.test("a message with a 4 MB key between valid events is stored with its key
   assert.equal(letter.headers["original-key-bytes"], "4000000");
   assert.ok(!run.exited(), "the consumer is still running");
   printFigures("poison_key", {
-    key_bytes: 4_000_000,
-    valid_events_counted: 1_000,
+    key_bytes: row.key_bytes,
+    valid_events_counted: compared.events,
     seconds_to_count_all: seconds,
   });
 });
@@ -103,11 +103,12 @@ Deno.test("dead letters the topic refuses as they are go cut small, and what it 
 });
 
 Deno.test("flush statements that hang on a lock time out and are retried; /readyz turns 503 after the set time and the log says so once", async () => {
+  const flushTimeoutMs = 1_000;
   await using run = await startConsumerRun({
     name: "poison_lock",
     partitions: 1,
     flags: {
-      "flush-timeout-ms": 1_000,
+      "flush-timeout-ms": flushTimeoutMs,
       "not-ready-after-ms": 3_000,
       "log-level": "info",
     },
@@ -159,12 +160,13 @@ Deno.test("flush statements that hang on a lock time out and are retried; /ready
   assert.equal(said("flushes are failing")[0].code, "57014", "cancelled by statement_timeout");
   assert.equal(said("flushes have kept failing").length, 1);
   assert.equal(said("flushes commit again").length, 1);
-  await assertCountsExact(run.db.sql, [...first, ...second]);
+  const compared = await assertCountsExact(run.db.sql, [...first, ...second]);
   printFigures("poison_lock", {
-    flush_timeout_s: 1,
+    flush_timeout_s: flushTimeoutMs / 1000,
     ready_503_after_s: Math.round(notReadyAfterS * 10) / 10,
-    failing_log_lines: 1,
-    events_compared: 400,
+    failed_attempts_at_503: attemptsIn(notReady!.body),
+    failing_log_lines: said("flushes are failing").length,
+    events_compared: compared.events,
   });
 });
 
