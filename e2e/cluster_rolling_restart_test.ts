@@ -8,11 +8,10 @@
  * nothing may be lost or doubled.
  */
 import assert from "node:assert/strict";
-import { partitionReplicas } from "@activity/shared/kafka";
 import { brokerLogNotes, startOwnCluster } from "../testing/kafka_cluster.ts";
-import { createTestDatabase, printFigures, sleep, waitUntil } from "../testing/mod.ts";
+import { createTestDatabase, printFigures, waitUntil } from "../testing/mod.ts";
 import { loadFigures, startClusterLoad } from "../testing/cluster_load.ts";
-import { busiestLeader, waitForFullIsr } from "../testing/cluster_state.ts";
+import { busiestLeader, waitForFullIsr, waitForLeadersOff } from "../testing/cluster_state.ts";
 import { longestStall } from "../testing/progress_stall.ts";
 
 const RATE = 2_000;
@@ -55,20 +54,22 @@ Deno.test("a controlled shutdown and a rolling restart of all three brokers unde
       assert.ok(stoppedAt - stoppingAt < 55_000, `node ${node} needed SIGKILL to stop`);
       // Within 2 s, well before the 4 s after which a silent broker is fenced: the shutdown handed
       // its leaderships over itself.
-      await waitUntil(`node ${node} leads no partition`, async () => {
-        const partitions = await partitionReplicas(kafka, topic);
-        return partitions.every((partition) => partition.leader !== node && partition.leader >= 0);
-      }, { timeoutMs: 2_000 });
+      await waitForLeadersOff(kafka, topic, node, { timeoutMs: 2_000 });
       await cluster.start(node);
       const isrMs = await waitForFullIsr(kafka, topics, 3, { timeoutMs: 120_000 });
-      // Some load after each step, so the next step starts from a running stream.
-      const publishedBefore = load.published.latest();
+      // Some load after each step, so the next step starts from a running stream, and the
+      // stalls measured below have ended (publishing and counting both moved on).
+      const before = { published: load.published.latest(), committed: load.committed.latest() };
       await waitUntil(
         "publishing goes on",
-        () => Promise.resolve(load.published.latest() >= publishedBefore + RATE),
+        () => Promise.resolve(load.published.latest() >= before.published + RATE),
         { timeoutMs: 60_000 },
       );
-      await sleep(1_000);
+      await waitUntil(
+        "counting goes on",
+        () => Promise.resolve(load.committed.latest() >= before.committed + RATE),
+        { timeoutMs: 60_000 },
+      );
       const window = { fromMs: stoppingAt, toMs: performance.now() };
       steps.push({
         node,

@@ -14,12 +14,13 @@ import { clusterForTest } from "../testing/kafka_cluster.ts";
 import {
   cliArgs,
   createTestDatabase,
+  exitWithin,
   spawnConsumerProcess,
   testServices,
   uniqueName,
   waitUntil,
 } from "../testing/mod.ts";
-import { runProducerCli } from "../testing/producer_topic.ts";
+import { runProducerCli, startProducerCli } from "../testing/producer_topic.ts";
 
 /** Replicas per partition (all equal) and the topic's min.insync.replicas, read from the brokers. */
 async function replicationOf(
@@ -117,8 +118,11 @@ async function settingsAndShortfalls(addresses: string[]): Promise<void> {
   assert.deepEqual(await replicationOf(kafka, explicit), { replicas: 2, minInsync: 1 });
 
   const impossible = uniqueName("cluster_topics_impossible");
-  const refused = await runProducerCli(
-    producerArgs(cluster.brokers, impossible, ["--replication-factor", String(brokers + 1)]),
+  const refused = await exitWithin(
+    startProducerCli(
+      producerArgs(cluster.brokers, impossible, ["--replication-factor", String(brokers + 1)]),
+    ),
+    60_000,
   );
   assert.equal(refused.code, 1);
   const failure = refused.logs.find((line) => line.msg === "the producer failed");

@@ -19,7 +19,7 @@ import {
   parseVolume,
 } from "../tools/compose_model.ts";
 import { createTestDatabase } from "../testing/mod.ts";
-import { commandOutput } from "../testing/command_output.ts";
+import { commandOutput, exitWithin, startCommand } from "../testing/command_output.ts";
 
 const composeText = await Deno.readTextFile(`${REPO_ROOT}/docker-compose.yml`);
 const compose = parseCompose(composeText);
@@ -45,14 +45,20 @@ Deno.test("a one-shot migrate service runs the consumer's binary before the cons
   }
 });
 
-/** Runs consumer/main.ts with its task's flags, as the binary runs in the migrate service. */
+/**
+ * Runs consumer/main.ts with its task's flags, as the binary runs in the migrate service: a
+ * one-shot, which must exit by itself.
+ */
 async function runConsumerEntry(args: string[], env: Record<string, string>) {
   const consumer = programBuild("consumer");
-  return await commandOutput(Deno.execPath(), {
-    args: ["run", ...PROGRAM_RESOLUTION, ...consumer.permissions, consumer.entry, ...args],
-    cwd: REPO_ROOT,
-    env: { LOG_FORMAT: "json", NO_COLOR: "1", ...env },
-  });
+  return await exitWithin(
+    startCommand(Deno.execPath(), {
+      args: ["run", ...PROGRAM_RESOLUTION, ...consumer.permissions, consumer.entry, ...args],
+      cwd: REPO_ROOT,
+      env: { LOG_FORMAT: "json", NO_COLOR: "1", ...env },
+    }),
+    60_000,
+  );
 }
 
 Deno.test("the migrate service's command applies every migration once and then exits", async () => {

@@ -6,33 +6,23 @@
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { migrate } from "@activity/consumer";
 import { deleteExpired, retentionTargets } from "../consumer/maintenance.ts";
-import { openStore, type Store } from "../consumer/store.ts";
+import type { Store } from "../consumer/store.ts";
 import {
   assertStoredAnalytics,
+  expectedPageViews,
   expectedSessions,
+  expectedUsers,
   parseTopicMessage,
 } from "../testing/analytics_expected.ts";
 import { analyticsMessages, commitMessages } from "../testing/analytics_input.ts";
-import { createTestDatabase, seededRandom } from "../testing/mod.ts";
+import { withStore } from "../testing/consumer_store.ts";
+import { seededRandom } from "../testing/mod.ts";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 
 function messages(seed: number): Uint8Array[] {
   return analyticsMessages({ seed, users: 40, days: 2, nowMs: NOW });
-}
-
-/** Runs `use` with a store on a migrated database of its own, dropped afterwards. */
-async function withStore(prefix: string, use: (store: Store) => Promise<void>): Promise<void> {
-  await using db = await createTestDatabase(prefix);
-  await migrate(db.url);
-  const store = openStore(db.url);
-  try {
-    await use(store);
-  } finally {
-    await store.close();
-  }
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
@@ -92,10 +82,15 @@ Deno.test("a flush reports the rows it wrote and the time it spent per table", a
   await withStore("consumer_analytics_rows", async (store) => {
     const values = messages(3);
     const first = await flush(store, values, 0, 0);
-    const sessions = expectedSessions(values.map((value) => parseTopicMessage(value, NOW)!));
+    const events = values.map((value) => parseTopicMessage(value, NOW)!);
+    const sessions = expectedSessions(events);
     assert.equal(first.rows.sessions, sessions.size);
     assert.equal(first.rows.user_numbers, 40 + 8);
-    assert.ok(first.rows.page_view_minute > 0 && first.rows.user_bitmap_day >= 2);
+    // Into empty tables: a row per minute and page viewed, and (48 users: one chunk of a
+    // bitmap) one per minute and per day with an event.
+    assert.equal(first.rows.page_view_minute, expectedPageViews(events).size);
+    assert.equal(first.rows.user_bitmap_minute, expectedUsers(events, 16).size);
+    assert.equal(first.rows.user_bitmap_day, expectedUsers(events, 10).size);
     for (const [step, ms] of Object.entries(first.timings)) {
       assert.ok(Number.isFinite(ms) && ms >= 0, `${step}: ${ms}`);
     }

@@ -1,14 +1,15 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { commandOutput } from "../testing/command_output.ts";
+import { exitWithin, startCommand } from "../testing/command_output.ts";
 import { CONSUMER_PERMISSIONS } from "../testing/consumer_fixture.ts";
 
+/** Runs the consumer CLI, which must exit by itself (help, or a setting it refuses). */
 async function runCli(args: string[], env: Record<string, string> = {}) {
   const main = fileURLToPath(new URL("../consumer/main.ts", import.meta.url));
-  const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
-    args: ["run", ...CONSUMER_PERMISSIONS, main, ...args],
-    env,
-  });
+  const { code, stdout, stderr } = await exitWithin(
+    startCommand(Deno.execPath(), { args: ["run", ...CONSUMER_PERMISSIONS, main, ...args], env }),
+    30_000,
+  );
   return { code, out: stdout, err: stderr };
 }
 

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { CompressionTypes } from "kafkajs";
 import { ensureTopics } from "@activity/shared/kafka";
+import { DEAD_LETTER_LIMITS } from "../consumer/dead_letters.ts";
+import { MAX_STORED_KEY_BYTES } from "../consumer/flush_statement.ts";
 import {
   assertCountsExact,
   eventMessages,
@@ -17,7 +19,6 @@ import {
   publishRaw,
   readTopicBack,
   seededEvents,
-  sleep,
   startConsumerRun,
   waitUntil,
 } from "../testing/mod.ts";
@@ -44,24 +45,24 @@ Deno.test("a message with a 4 MB key between valid events is stored with its key
   await publishRaw(run.kafka, run.topic, eventMessages(after));
   await run.reach(1_001, { timeoutMs: 60_000 });
   const seconds = (Date.now() - started) / 1000;
-  await assertCountsExact(run.db.sql, [...before, ...after]);
+  const compared = await assertCountsExact(run.db.sql, [...before, ...after]);
   const [row] = await run.db.sql`SELECT reason, length(message_key) AS stored_key, key_bytes,
     dead_letter, kafka_offset FROM rejected_events`;
   assert.deepEqual({ ...row }, {
     reason: "not_json",
-    stored_key: 16 * 1024,
+    stored_key: MAX_STORED_KEY_BYTES,
     key_bytes: 4_000_000,
     dead_letter: "sent cut",
     kafka_offset: "500",
   });
   const [letter] = await readTopicBack(run.brokers, run.dlqTopic);
-  assert.equal(letter.key?.length, 16 * 1024);
+  assert.equal(letter.key?.length, DEAD_LETTER_LIMITS.keyBytes);
   assert.equal(letter.headers["truncated"], "true");
   assert.equal(letter.headers["original-key-bytes"], "4000000");
   assert.ok(!run.exited(), "the consumer is still running");
   printFigures("poison_key", {
-    key_bytes: 4_000_000,
-    valid_events_counted: 1_000,
+    key_bytes: row.key_bytes,
+    valid_events_counted: compared.events,
     seconds_to_count_all: seconds,
   });
 });
@@ -102,11 +103,12 @@ Deno.test("dead letters the topic refuses as they are go cut small, and what it 
 });
 
 Deno.test("flush statements that hang on a lock time out and are retried; /readyz turns 503 after the set time and the log says so once", async () => {
+  const flushTimeoutMs = 1_000;
   await using run = await startConsumerRun({
     name: "poison_lock",
     partitions: 1,
     flags: {
-      "flush-timeout-ms": 1_000,
+      "flush-timeout-ms": flushTimeoutMs,
       "not-ready-after-ms": 3_000,
       "log-level": "info",
     },
@@ -121,19 +123,29 @@ Deno.test("flush statements that hang on a lock time out and are retried; /ready
     locked.resolve();
     await held.promise;
   });
-  await locked.promise;
   const second = seededEvents({ count: 200, seed: 45, spanMs: 60_000 });
-  await publishRaw(run.kafka, run.topic, eventMessages(second));
-  const lockedAt = Date.now();
   let notReady: { status: number; body: string } | undefined;
-  await waitUntil("/readyz reports the failing flushes", async () => {
-    notReady = await httpGet(run.metricsPort, "/readyz");
-    return notReady?.status === 503;
-  }, { timeoutMs: 20_000 });
-  const notReadyAfterS = (Date.now() - lockedAt) / 1000;
-  await sleep(2_000); // more failed attempts: the log must not repeat itself
-  held.resolve();
-  await lock;
+  let notReadyAfterS: number;
+  try {
+    // The lock's own failure ends the wait too.
+    await Promise.race([locked.promise, lock]);
+    await publishRaw(run.kafka, run.topic, eventMessages(second));
+    const lockedAt = Date.now();
+    await waitUntil("/readyz reports the failing flushes", async () => {
+      notReady = await httpGet(run.metricsPort, "/readyz");
+      return notReady?.status === 503;
+    }, { timeoutMs: 20_000 });
+    notReadyAfterS = (Date.now() - lockedAt) / 1000;
+    // More failed attempts: the log must not repeat itself.
+    const attemptsThen = attemptsIn(notReady!.body);
+    await waitUntil("two more flush attempts fail", async () => {
+      const now = await httpGet(run.metricsPort, "/readyz");
+      return now?.status === 503 && attemptsIn(now.body) >= attemptsThen + 2;
+    }, { timeoutMs: 30_000 });
+  } finally {
+    held.resolve();
+    await lock;
+  }
   await run.reach(400);
   await waitUntil("/readyz is 200 again", async () => {
     return (await httpGet(run.metricsPort, "/readyz"))?.status === 200;
@@ -148,11 +160,17 @@ Deno.test("flush statements that hang on a lock time out and are retried; /ready
   assert.equal(said("flushes are failing")[0].code, "57014", "cancelled by statement_timeout");
   assert.equal(said("flushes have kept failing").length, 1);
   assert.equal(said("flushes commit again").length, 1);
-  await assertCountsExact(run.db.sql, [...first, ...second]);
+  const compared = await assertCountsExact(run.db.sql, [...first, ...second]);
   printFigures("poison_lock", {
-    flush_timeout_s: 1,
+    flush_timeout_s: flushTimeoutMs / 1000,
     ready_503_after_s: Math.round(notReadyAfterS * 10) / 10,
-    failing_log_lines: 1,
-    events_compared: 400,
+    failed_attempts_at_503: attemptsIn(notReady!.body),
+    failing_log_lines: said("flushes are failing").length,
+    events_compared: compared.events,
   });
 });
+
+/** The failed flush attempts a not-ready `/readyz` body counts (0 when it names none). */
+function attemptsIn(body: string): number {
+  return Number(/\((\d+) attempts\)/.exec(body)?.[1] ?? 0);
+}

@@ -148,11 +148,12 @@ Deno.test("retention and late events follow one rule: a minute is gone once its 
     assert.match(rejected.detail, /retention/);
     // Retention run by a consumer whose clock is 30 minutes ahead (skew within the grace), after
     // rolling up the closed hours as its upkeep does (per-minute rows are kept until then):
-    await closeRollups(db.sql, Date.now() + 30 * MINUTE_MS);
+    const skewMs = 30 * MINUTE_MS;
+    await closeRollups(db.sql, Date.now() + skewMs);
     const deleted = await deleteExpired(
       db.sql,
       retentionTargets({ retentionDays: 1, rollupRetentionDays: 0 }),
-      { nowMs: Date.now() + 30 * MINUTE_MS },
+      { nowMs: Date.now() + skewMs },
     );
     assert.equal(deleted.get("user_event_summary"), 1, "only the seeded minute, long gone");
     // A late event into the kept minute still adds to the minute's whole count.
@@ -168,7 +169,7 @@ Deno.test("retention and late events follow one rule: a minute is gone once its 
     printFigures("retention_rule", {
       gone_minute_end_before_cutoff_s: (cutoff - goneMinute - MINUTE_MS) / 1000,
       kept_minute_end_after_cutoff_s: Math.round((keptMinute + MINUTE_MS - cutoff) / 1000),
-      retention_skew_tolerated_min: 30,
+      retention_skew_tolerated_min: skewMs / MINUTE_MS,
     });
   } finally {
     await consumer.stop();
@@ -204,7 +205,7 @@ Deno.test("hourly and daily rollups are written once per event: by the upkeep wh
     assert.ok(split.closed > 0 && split.closed < 6_000, `closed ${split.closed} of 6000`);
     assert.equal(split.all_hours, 6_000);
     printFigures("closed_rollups", {
-      events: 6_000,
+      events: split.all_hours,
       events_in_closed_hours: split.closed,
     });
   } finally {

@@ -8,12 +8,14 @@
  */
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
+import { ensureTopics } from "@activity/shared/kafka";
 import type { ConsumerScene } from "../testing/consumer_run.ts";
 import {
   acceptedEvents,
   assertCountsExact,
   createConsumerScene,
   eventMessages,
+  exitWithin,
   explained,
   freePort,
   logLines,
@@ -30,19 +32,6 @@ function spawnInfo(s: ConsumerScene, extra: Record<string, string | number> = {}
   return s.spawn({ "log-level": "info", ...extra });
 }
 
-async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions }],
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 async function deleteTopic(kafka: Kafka, topic: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -52,6 +41,12 @@ async function deleteTopic(kafka: Kafka, topic: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Creates `topic` again after `deleteTopic`, as the producer would (`ensureTopics`). */
+async function recreateTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const [outcome] = await ensureTopics(kafka, [{ topic, partitions }]);
+  assert.ok(outcome.created, `${topic} was not created again`);
 }
 
 /** Runs the consumer CLI until `total` events are counted in all, then stops it with SIGTERM. */
@@ -73,7 +68,7 @@ Deno.test("a topic deleted and created again is read from its start as a new top
   await publishRaw(s.kafka, s.topic, eventMessages(old));
   await consumeUntil(s, 400);
   await deleteTopic(s.kafka, s.topic);
-  await createTopic(s.kafka, s.topic, 2);
+  await recreateTopic(s.kafka, s.topic, 2);
   // Fewer messages than before: every offset of the new topic is below the stored ones.
   const fresh = seededEvents({ count: 150, seed: 52 });
   await publishRaw(s.kafka, s.topic, eventMessages(fresh));
@@ -84,12 +79,17 @@ Deno.test("a topic deleted and created again is read from its start as a new top
   assert.notEqual(recreated[0].old_topic_id, recreated[0].topic_id);
   const ids = await s.db.sql`SELECT DISTINCT topic_id::text AS id FROM consumer_offsets`;
   assert.deepEqual(ids.map((row) => row.id), [recreated[0].topic_id]);
-  printFigures("topic_recreated", { old_events: 400, new_events: 150, counted: 550 });
+  printFigures("topic_recreated", {
+    old_events: old.length,
+    new_events: fresh.length,
+    counted: await acceptedEvents(s.db.sql),
+  });
 });
 
 Deno.test("a topic deleted and created again while the consumer runs: the new topic is counted from its start", async () => {
   await using s = await createConsumerScene({ name: "recreated_live", partitions: 1 });
   const consumer = spawnInfo(s);
+  let finished;
   try {
     const old = seededEvents({ count: 300, seed: 53 });
     await publishRaw(s.kafka, s.topic, eventMessages(old));
@@ -98,7 +98,7 @@ Deno.test("a topic deleted and created again while the consumer runs: the new to
       s.reach(300),
     );
     await deleteTopic(s.kafka, s.topic);
-    await createTopic(s.kafka, s.topic, 1);
+    await recreateTopic(s.kafka, s.topic, 1);
     const fresh = seededEvents({ count: 120, seed: 54 });
     await publishRaw(s.kafka, s.topic, eventMessages(fresh));
     await explained(
@@ -112,9 +112,9 @@ Deno.test("a topic deleted and created again while the consumer runs: the new to
     await assertCountsExact(s.db.sql, [...old, ...fresh]);
   } finally {
     consumer.kill("SIGTERM");
-    const finished = await consumer.finished;
-    assert.equal(finished.code, 0, finished.stderr.slice(-2_000));
+    finished = await consumer.finished;
   }
+  assert.equal(finished.code, 0, finished.stderr.slice(-2_000));
 });
 
 Deno.test("messages retention removed before they were read are a recorded gap; a log truncated under the stored offset stops the consumer", async () => {
@@ -156,15 +156,19 @@ Deno.test("messages retention removed before they were read are a recorded gap; 
 
   // Truncation: the stored offset is past the end of the same topic's log.
   await s.db.sql`UPDATE consumer_offsets SET next_offset = 10000 WHERE topic = ${s.topic}`;
-  const stopped = spawnInfo(s);
-  const finished = await stopped.finished;
+  const finished = await exitWithin(spawnInfo(s), 60_000);
   assert.equal(finished.code, 1);
   const message = logLines(finished.stderr).map((line) => JSON.stringify(line)).join("\n");
   assert.match(message, /partition 0 of topic \\"[^"]+\\" ends at offset 150/);
   assert.match(message, /has read it up to offset 10000/);
   assert.match(message, /DELETE FROM consumer_offsets/);
   assert.equal(await s.committed(), 10_000, "nothing moved");
-  printFigures("retention_gap", { gap_from: 100, gap_to: 130, lost: 30, counted_after_gap: 20 });
+  printFigures("retention_gap", {
+    gap_from: Number(gaps[0].from_offset),
+    gap_to: Number(gaps[0].to_offset),
+    lost,
+    counted_after_gap: await acceptedEvents(s.db.sql) - read.length,
+  });
 });
 
 Deno.test("after a refused flush, a partition that gets no new message is read again from the stored offset at once", async () => {
@@ -175,6 +179,7 @@ Deno.test("after a refused flush, a partition that gets no new message is read a
     "flush-interval-ms": 4_000,
     "flush-events": 100_000,
   });
+  let finished;
   try {
     const events = seededEvents({ count: 100, seed: 57, users: 1 }); // one user: one partition
     await publishRaw(s.kafka, s.topic, eventMessages(events));
@@ -207,7 +212,7 @@ Deno.test("after a refused flush, a partition that gets no new message is read a
     assert.equal(metricSum(text, "activity_consumer_lag_messages"), 0);
   } finally {
     consumer.kill("SIGTERM");
-    const finished = await consumer.finished;
-    assert.equal(finished.code, 0, finished.stderr.slice(-2_000));
+    finished = await consumer.finished;
   }
+  assert.equal(finished.code, 0, finished.stderr.slice(-2_000));
 });

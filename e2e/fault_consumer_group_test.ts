@@ -49,27 +49,34 @@ Deno.test("three consumers in one group, members leaving, being killed and joini
   const producer = scene.startProducer({ rate: 4000, seed: 77, "progress-interval": "2s" });
   const members = new Map<string, Member>();
   const counts = { joins: 0, leaves: 0, kills: 0 };
+  let mostMembers = 0;
+  // Events each member reported committed (its metrics), the last time it was asked.
   const committedBy = new Map<string, number>();
+  const report = async (name: string) => {
+    const metrics = await scrapeMetrics(members.get(name)!.metricsPort);
+    if (metrics === undefined) return;
+    committedBy.set(name, metricSum(metrics, "activity_consumer_events_accepted_total"));
+  };
   const join = (name: string) => {
     const metricsPort = freePort();
     members.set(name, { process: scene.spawn({ "metrics-port": metricsPort }), metricsPort });
     counts.joins++;
+    mostMembers = Math.max(mostMembers, members.size);
   };
   // Events a member committed itself: it held partitions and counted some of the stream.
   const worked = async (name: string) => {
-    const { process, metricsPort } = members.get(name)!;
     await explained(
-      process,
+      members.get(name)!.process,
       waitUntil(`${name} commits events of its own`, async () => {
-        const metrics = await scrapeMetrics(metricsPort) ?? "";
-        committedBy.set(name, metricSum(metrics, "activity_consumer_events_accepted_total"));
-        return committedBy.get(name)! > 0;
+        await report(name);
+        return (committedBy.get(name) ?? 0) > 0;
       }, { timeoutMs: 60_000 }),
     );
   };
   // SIGTERM: it leaves the group cleanly; SIGKILL: it dies, and the group waits out its session.
   const remove = async (name: string, signal: "SIGTERM" | "SIGKILL") => {
     const { process } = members.get(name)!;
+    await report(name); // its last report: what it commits after it is not counted
     members.delete(name);
     process.kill(signal);
     const { code, signal: endedBy, stderr } = await process.finished;
@@ -109,20 +116,26 @@ Deno.test("three consumers in one group, members leaving, being killed and joini
   }
   assert.equal(producerRun.code, 0, producerRun.stderr.slice(-2_000));
   console.log("committed by each member", Object.fromEntries(committedBy));
-  assert.equal(committedBy.size, midStream.joins, "every member was watched");
-  assert.ok([...committedBy.values()].every((n) => n > 0), "every member did some of the work");
 
   const messages = await readTopicBack(scene.brokers, scene.topic);
+  // Events committed by two members (a refused flush reported as committed, a partition two
+  // members counted at once) would add up to more than there are.
+  const claimed = [...committedBy.values()].reduce((sum, n) => sum + n, 0);
+  assert.ok(
+    claimed <= messages.length,
+    `the members report ${claimed} events committed; the topic holds ${messages.length}`,
+  );
   assert.equal(summaryOf(producerRun).sent, messages.length, "the producer's count and the topic");
   assert.ok(messages.length >= EVENTS, `only ${messages.length} events were published`);
   const compared = await assertCountsExact(scene.db.sql, eventsOf(messages));
   assert.equal(await scene.committed(), messages.length);
   printFigures("fault_consumer_group", {
-    members_at_most: 3,
+    members_at_most: mostMembers,
     joins: midStream.joins,
     leaves_mid_stream: midStream.leaves,
     kills_mid_stream: midStream.kills,
     events: messages.length,
+    reported_by_members_at_least: claimed,
     events_compared: compared.events,
     rows_compared: compared.rows,
     lost: 0,

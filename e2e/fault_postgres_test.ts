@@ -90,7 +90,13 @@ Deno.test("PostgreSQL connections terminated mid-transaction again and again, th
     // Phase 2: PostgreSQL unreachable for 30 s (connections refused, open ones cut).
     proxy.refuse();
     const outageStart = performance.now();
-    await sleep(2_000); // a flush already past PostgreSQL's reply may still land
+    // A flush already past PostgreSQL's reply may still land until the server has ended every
+    // session of the consumer (the proxy cut them); after that nothing of it can commit.
+    await waitUntil("PostgreSQL has ended the consumer's sessions", async () => {
+      const [row] = await admin`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = ${database} AND application_name = 'activity-consumer'`;
+      return row.n === 0;
+    }, { timeoutMs: 10_000 });
     const frozen = await committed();
     while (performance.now() - outageStart < OUTAGE_MS) {
       const [ready, live] = await Promise.all([

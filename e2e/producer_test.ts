@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { decode, REJECT_REASONS } from "@activity/shared";
 import { createSimulation, parseEventMix } from "../producer/mod.ts";
-import { readTopic, runProducerCli } from "../testing/producer_topic.ts";
+import { readTopic, runProducerCli, startProducerCli } from "../testing/producer_topic.ts";
 import {
   cliArgs,
+  exitWithin,
   freePort,
   httpGet,
   summaryOf,
@@ -130,7 +131,10 @@ Deno.test("SIGTERM mid-run stops generating, flushes, exits 0, and every event r
 });
 
 Deno.test("a wrong setting exits 2 with the standard message, before connecting to anything", async () => {
-  const run = await runProducerCli(["--rate", "fast", "--brokers", "127.0.0.1:1"]);
+  const run = await exitWithin(
+    startProducerCli(["--rate", "fast", "--brokers", "127.0.0.1:1"]),
+    30_000,
+  );
   assert.equal(run.code, 2);
   assert.equal(
     run.stderr.trim(),

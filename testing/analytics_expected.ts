@@ -160,7 +160,7 @@ function expectedSessionRollups(
 }
 
 /** Page views per `minute|page` (ISO minute) of the canonical events. */
-function expectedPageViews(events: readonly TopicEvent[]): Map<string, number> {
+export function expectedPageViews(events: readonly TopicEvent[]): Map<string, number> {
   const views = new Map<string, number>();
   for (const event of events) {
     if (event.type !== "view" || event.session === null) continue;
@@ -171,7 +171,7 @@ function expectedPageViews(events: readonly TopicEvent[]): Map<string, number> {
 }
 
 /** The users with an event in each bucket (ISO prefix of 16, 13 or 10 characters), legacy too. */
-function expectedUsers(
+export function expectedUsers(
   events: readonly TopicEvent[],
   prefix: 16 | 13 | 10,
 ): Map<string, Set<string>> {

@@ -1,9 +1,11 @@
 /**
  * What a test cluster looks like from a client: which broker leads the
- * busiest partitions, and waiting until every replica is back in sync.
+ * busiest partitions, and waiting until a broker leads none of them or until
+ * every replica is back in sync.
  */
 import type { Kafka } from "kafkajs";
 import { type PartitionReplicas, partitionReplicas, topicEndOffsets } from "@activity/shared/kafka";
+import { waitUntil } from "./pipeline_events.ts";
 
 /** The broker leading the most messages of a topic, and what it leads. */
 export interface LeaderLoad {
@@ -13,7 +15,7 @@ export interface LeaderLoad {
 }
 
 /** Per leader: the partitions it leads and their messages, busiest first (pure). */
-export function leaderLoads(
+function leaderLoads(
   partitions: readonly PartitionReplicas[],
   ends: ReadonlyMap<number, bigint>,
 ): LeaderLoad[] {
@@ -40,8 +42,39 @@ export async function busiestLeader(kafka: Kafka, topic: string): Promise<Leader
   return busiest;
 }
 
+/**
+ * Waits until every partition of `topic` has a leader and none is led by `nodeId`. Metadata
+ * can be briefly unavailable while leaders move: it is read again. On timeout the error says
+ * who led what when last read.
+ */
+export async function waitForLeadersOff(
+  kafka: Kafka,
+  topic: string,
+  nodeId: number,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  let seen = "(not read yet)";
+  try {
+    await waitUntil(`node ${nodeId} leads no partition of ${topic}`, async () => {
+      const partitions = await partitionReplicas(kafka, topic).catch((error) => {
+        seen = String(error);
+        return [];
+      });
+      if (partitions.length > 0) {
+        seen = partitions.map((partition) => `${partition.partition}:${partition.leader}`).join(
+          " ",
+        );
+      }
+      return partitions.length > 0 &&
+        partitions.every((partition) => partition.leader >= 0 && partition.leader !== nodeId);
+    }, { timeoutMs: options.timeoutMs ?? 60_000 });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; partition:leader ${seen}`, { cause: error });
+  }
+}
+
 /** Partitions of `topics` whose in-sync replicas are fewer than `replicas` (or that lack a leader). */
-export async function underReplicated(
+async function underReplicated(
   kafka: Kafka,
   topics: readonly string[],
   replicas: number,

@@ -28,7 +28,7 @@ import { freePort } from "./fault_processes.ts";
  * restored every 10 s, so a restarted broker takes its leaderships back
  * within a test (one more leader move the clients must ride through).
  */
-export const TEST_CLUSTER_PROPERTIES: Readonly<Record<string, string>> = {
+const TEST_CLUSTER_PROPERTIES: Readonly<Record<string, string>> = {
   "broker.heartbeat.interval.ms": "1000",
   "broker.session.timeout.ms": "4000",
   "replica.lag.time.max.ms": "8000",
@@ -36,7 +36,7 @@ export const TEST_CLUSTER_PROPERTIES: Readonly<Record<string, string>> = {
 };
 
 /** The heap of each node of a test cluster. */
-export const TEST_NODE_HEAP = "-Xms256m -Xmx256m";
+const TEST_NODE_HEAP = "-Xms256m -Xmx256m";
 
 /** One node of a test's cluster. */
 export interface ClusterNode {

@@ -6,7 +6,7 @@
  * a cluster of the test's own, compose, analytics) are imported from their
  * own modules.
  */
-export { cliArgs } from "./command_output.ts";
+export { cliArgs, exitWithin } from "./command_output.ts";
 export { spawnConsumerProcess, startTestConsumer, testConsumerConfig } from "./consumer_fixture.ts";
 export { createConsumerScene, startConsumerRun } from "./consumer_run.ts";
 export { printFigures } from "./fault_figures.ts";

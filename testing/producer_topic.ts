@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { readTopicBack } from "./fault_topic.ts";
+import { killQuietly, type RunningProgram } from "./command_output.ts";
 
 /** A message as read back from Kafka, its key as text. */
 export interface ReadMessage {
@@ -74,9 +75,15 @@ export async function finish(child: Deno.ChildProcess): Promise<CliRun> {
   return { code, logs, stderr: text };
 }
 
+/** Starts the producer CLI with `args` in the background (bound its end with `exitWithin`). */
+export function startProducerCli(args: readonly string[]): RunningProgram<CliRun> {
+  const child = spawnProducer(args);
+  return { finished: finish(child), kill: (signal) => killQuietly(child, signal) };
+}
+
 /** Runs the producer CLI with `args` to the end. */
 export function runProducerCli(args: readonly string[]): Promise<CliRun> {
-  return finish(spawnProducer(args));
+  return startProducerCli(args).finished;
 }
 
 /** The final summary line of a run. */

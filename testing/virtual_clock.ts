@@ -48,11 +48,6 @@ export class VirtualClock implements Clock {
     });
   }
 
-  /** Waits currently pending. */
-  get pending(): number {
-    return this.#sleepers.length;
-  }
-
   /** Moves time forward by `ms`, waking every sleeper due on the way, in time order. */
   async advance(ms: number): Promise<void> {
     const target = this.#now + ms;
