@@ -112,8 +112,6 @@ export class KafkaDeadlineError extends Error {
   }
 }
 
-/** How often waiting for Kafka or the topic is reported. */
-
 /** Connects, waits for the topic, joins the group and starts fetching (undefined if aborted). */
 export async function startKafkaSource(
   options: SourceOptions,
