@@ -156,3 +156,21 @@ Deno.test("a failing sample encoder means no speedup, and says the comparison co
     "the fast record-batch decoder could not be compared: no encoder today",
   ]);
 });
+
+Deno.test("a check that breaks in a way nobody foresaw installs nothing and says why", async () => {
+  // A Decoder whose prototype cannot even be read: the check itself throws.
+  const hostile = new Proxy(function Decoder() {}, {
+    get(_, property) {
+      if (property === "prototype") throw new TypeError("no prototype here");
+      return undefined;
+    },
+  });
+  const fake = await fakeKafkaJs({ modules: { [FETCH_MODULES.decoder]: hostile } });
+  const state = await installKafkaJsFetchSpeedups(fake);
+  assert.deepEqual(state.installed, NONE);
+  assert.match(
+    state.problems.join(" "),
+    /checking KafkaJS failed unexpectedly: .*no prototype here/,
+  );
+  assert.deepEqual(fake.replaced, []);
+});

@@ -69,7 +69,15 @@ export async function kafkaJsFetchParts(): Promise<FetchParts | undefined> {
 }
 
 async function install(modules: KafkaJsModules): Promise<Outcome> {
-  const check = await checkKafkaJsFetch(modules);
+  let check: Awaited<ReturnType<typeof checkKafkaJsFetch>>;
+  try {
+    check = await checkKafkaJsFetch(modules);
+  } catch (error) {
+    // A check that breaks in a way nobody foresaw still leaves plain KafkaJS, and says why.
+    return {
+      state: { installed: NONE, problems: [`checking KafkaJS failed unexpectedly: ${error}`] },
+    };
+  }
   if (!check.ok) return { state: { installed: NONE, problems: check.problems } };
   const { parts } = check;
   const swapped = swapModules(modules, FETCH_SWAPS, {
