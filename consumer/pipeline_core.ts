@@ -129,8 +129,9 @@ export type FlushDecision =
 
 /**
  * Whether a flush is due now, and if not how long to wait at most. Remembers whether a backlog is
- * being drained (`drainingBacklog`): the moment the last of it is read, what is buffered is
- * flushed at once rather than after the interval.
+ * being drained (`drainingBacklog`): towards its end a flush is due whenever what is left to read
+ * fits in what is buffered, and the moment the last of it is read, what is buffered is flushed at
+ * once rather than after the interval.
  */
 export function flushDecision(
   core: ConsumerCore,
@@ -145,9 +146,11 @@ export function flushDecision(
   const keyThreshold = catchingUp ? Math.ceil(settings.maxBufferKeys / 2) : settings.maxBufferKeys;
   const interval = catchingUp ? settings.catchUpFlushIntervalMs : settings.flushIntervalMs;
   const holding = core.bufferedEvents > 0 || core.pendingRanges > 0;
-  // Caught up after a backlog: nothing more will join this flush soon, and waiting out the
-  // interval would only delay the end of the catch-up. Reading live, the interval still batches.
-  const caughtUp = core.drainingBacklog && state.unreadMessages === 0n;
+  // The end of a backlog: once what is left to read is no more than what is buffered, flush it,
+  // so the flush after the last message is read (which nothing overlaps) holds half as much,
+  // and so on; caught up, nothing more will join a flush soon and waiting out the interval
+  // would only delay the end of the catch-up. Reading live, the interval still batches.
+  const caughtUp = core.drainingBacklog && state.unreadMessages <= BigInt(core.bufferedEvents);
   if (catchingUp) core.drainingBacklog = true;
   else if (state.unreadMessages === 0n) core.drainingBacklog = false;
   if (!holding) {

@@ -54,15 +54,17 @@ Deno.test("far behind, flushes wait for half the buffer or the catch-up interval
   assert.deepEqual(flushDecision(core, behind), { kind: "flush" }, "500 = half the buffer");
 });
 
-Deno.test("the moment the last of a backlog is read, what is buffered is flushed without waiting", () => {
+Deno.test("towards the end of a backlog a flush is due once the rest fits in the buffer, and at its end at once", () => {
   const core = createCore(SETTINGS);
   admitToBuffer(core, { keys: 0, events: 50, rejectedBytes: 0, nowMs: 0 });
   assert.equal(flushDecision(core, { nowMs: 10, unreadMessages: 50_000n }).kind, "wait");
-  // A few messages left: no longer far behind, but not caught up either.
-  assert.deepEqual(flushDecision(core, { nowMs: 20, unreadMessages: 30n }), {
+  // More left than buffered: no longer far behind, but not near the end either.
+  assert.deepEqual(flushDecision(core, { nowMs: 20, unreadMessages: 60n }), {
     kind: "wait",
     ms: 480,
   });
+  // What is left fits in what is buffered: this flush, then the rest, each about half.
+  assert.deepEqual(flushDecision(core, { nowMs: 25, unreadMessages: 50n }), { kind: "flush" });
   assert.deepEqual(flushDecision(core, { nowMs: 30, unreadMessages: 0n }), { kind: "flush" });
   cutBuffer(core);
   // Then live: reaching the end of the log again waits for the interval as before.
