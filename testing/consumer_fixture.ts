@@ -112,7 +112,7 @@ export function spawnConsumerProcess(
 
 /** The runtime flags and permissions of `deno task consumer` (kept in step with deno.json). */
 export const CONSUMER_PERMISSIONS: readonly string[] = [
-  "--v8-flags=--max-old-space-size=512",
+  "--v8-flags=--max-old-space-size=512,--max-semi-space-size=16",
   "--allow-net",
   `--allow-read=${fileURLToPath(new URL("../sql/", import.meta.url))}`,
   "--allow-env=KAFKA*,PG*,NODE_ENV,CONSUMER_*,DATABASE_URL,RETENTION_DAYS,ROLLUP_RETENTION_DAYS," +
