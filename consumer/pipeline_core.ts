@@ -147,10 +147,13 @@ export function flushDecision(
   const interval = catchingUp ? settings.catchUpFlushIntervalMs : settings.flushIntervalMs;
   const holding = core.bufferedEvents > 0 || core.pendingRanges > 0;
   // The end of a backlog: once what is left to read is no more than what is buffered, flush it,
-  // so the flush after the last message is read (which nothing overlaps) holds half as much,
-  // and so on; caught up, nothing more will join a flush soon and waiting out the interval
-  // would only delay the end of the catch-up. Reading live, the interval still batches.
-  const caughtUp = core.drainingBacklog && state.unreadMessages <= BigInt(core.bufferedEvents);
+  // so the flush after the last message is read (which nothing overlaps) holds half as much (no
+  // longer far behind, the live thresholds are small anyway); caught up, nothing more will join
+  // a flush soon and waiting out the interval would only delay the end of the catch-up. Reading
+  // live, the interval still batches.
+  const caughtUp = core.drainingBacklog &&
+    (state.unreadMessages === 0n ||
+      (catchingUp && state.unreadMessages <= BigInt(core.bufferedEvents)));
   if (catchingUp) core.drainingBacklog = true;
   else if (state.unreadMessages === 0n) core.drainingBacklog = false;
   if (!holding) {

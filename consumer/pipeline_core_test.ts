@@ -55,20 +55,26 @@ Deno.test("far behind, flushes wait for half the buffer or the catch-up interval
 });
 
 Deno.test("towards the end of a backlog a flush is due once the rest fits in the buffer, and at its end at once", () => {
-  const core = createCore(SETTINGS);
-  admitToBuffer(core, { keys: 0, events: 50, rejectedBytes: 0, nowMs: 0 });
-  assert.equal(flushDecision(core, { nowMs: 10, unreadMessages: 50_000n }).kind, "wait");
-  // More left than buffered: no longer far behind, but not near the end either.
-  assert.deepEqual(flushDecision(core, { nowMs: 20, unreadMessages: 60n }), {
+  // Far behind, flushes wait for half of a large buffer (5 000 events) or 150 distinct rows.
+  const core = createCore({ ...SETTINGS, maxBufferEvents: 10_000 });
+  admitToBuffer(core, { keys: 100, events: 800, rejectedBytes: 0, nowMs: 0 });
+  assert.deepEqual(flushDecision(core, { nowMs: 20, unreadMessages: 900n }), {
     kind: "wait",
-    ms: 480,
+    ms: 1_980,
   });
-  // What is left fits in what is buffered: this flush, then the rest, each about half.
-  assert.deepEqual(flushDecision(core, { nowMs: 25, unreadMessages: 50n }), { kind: "flush" });
+  // Still far behind, but what is left fits in what is buffered: flush, and the rest after.
+  assert.deepEqual(flushDecision(core, { nowMs: 25, unreadMessages: 700n }), { kind: "flush" });
+  cutBuffer(core);
+  // No longer far behind: the live thresholds and interval, until nothing is left to read.
+  admitToBuffer(core, { keys: 10, events: 50, rejectedBytes: 0, nowMs: 26 });
+  assert.deepEqual(flushDecision(core, { nowMs: 28, unreadMessages: 30n }), {
+    kind: "wait",
+    ms: 498,
+  });
   assert.deepEqual(flushDecision(core, { nowMs: 30, unreadMessages: 0n }), { kind: "flush" });
   cutBuffer(core);
   // Then live: reaching the end of the log again waits for the interval as before.
-  admitToBuffer(core, { keys: 0, events: 5, rejectedBytes: 0, nowMs: 40 });
+  admitToBuffer(core, { keys: 1, events: 5, rejectedBytes: 0, nowMs: 40 });
   assert.deepEqual(flushDecision(core, { nowMs: 50, unreadMessages: 0n }), {
     kind: "wait",
     ms: 490,
