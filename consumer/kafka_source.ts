@@ -167,8 +167,11 @@ export async function startKafkaSource(
     groupId: options.group,
     sessionTimeout: options.sessionTimeoutMs,
     heartbeatInterval: Math.min(3_000, Math.floor(options.sessionTimeoutMs / 3)),
-    maxBytesPerPartition: 1024 * 1024,
-    maxBytes: 6 * 1024 * 1024,
+    // Every message of a fetch is an object until its batch is counted: with twice these, a
+    // backlog of small messages (the old prototype's, ~90 bytes) held up to 66 000 at once and
+    // measured ~90 MiB more peak memory and a tenth less rate; other shapes, the same either way.
+    maxBytesPerPartition: 512 * 1024,
+    maxBytes: 3 * 1024 * 1024,
     maxWaitTimeInMs: 200,
     allowAutoTopicCreation: false,
   });
