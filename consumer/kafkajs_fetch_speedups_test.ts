@@ -1,21 +1,11 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { commandOutput } from "../testing/command_output.ts";
+import { printedJson } from "../testing/command_output.ts";
 import {
   describeFetchSpeedups,
   installKafkaJsFetchSpeedups,
   type KafkaJsFetchSpeedups,
 } from "./kafkajs_fetch_speedups.ts";
-
-/** What a fresh Deno process run with `args` prints on stdout, as JSON (it must exit 0). */
-async function printedJson<T>(args: string[]): Promise<T> {
-  const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
-    args,
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-  });
-  assert.equal(code, 0, stderr);
-  return JSON.parse(stdout);
-}
 
 const url = (path: string) => new URL(path, import.meta.url).href;
 

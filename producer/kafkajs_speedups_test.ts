@@ -5,7 +5,7 @@ import { Buffer } from "node:buffer";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import Long from "kafkajs/src/utils/long.js";
 import produceV3Untyped from "kafkajs/src/protocol/requests/produce/v3/request.js";
-import { commandOutput } from "../testing/command_output.ts";
+import { printedJson } from "../testing/command_output.ts";
 import { sampleProduceRequest } from "../testing/producer_kafkajs_request.ts";
 import { crc32c } from "./crc32c.ts";
 import { fastRecord, groupMessagesPerPartition } from "./kafkajs_fast_parts.ts";
@@ -195,16 +195,6 @@ Deno.test("grouping messages per partition gives KafkaJS's groups, in the same o
   assert.deepEqual(groupMessagesPerPartition({ ...args, partitionMetadata: [] }), {});
   assert.deepEqual(original({ ...args, partitionMetadata: [] }), {});
 });
-
-/** What a fresh Deno process run with `args` prints on stdout, as JSON (it must exit 0). */
-async function printedJson<T>(args: string[]): Promise<T> {
-  const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
-    args,
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-  });
-  assert.equal(code, 0, stderr);
-  return JSON.parse(stdout);
-}
 
 /** The speedups a fresh process gets when it imports `imports` first, then installs them. */
 function speedupsAfter(imports: readonly string[]): Promise<KafkaJsSpeedups> {

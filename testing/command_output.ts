@@ -2,6 +2,8 @@
  * Commands for tests: arguments made of flags, a run's exit code and output,
  * and a bounded wait for a program that must end by itself.
  */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 
 /** `{ topic: "t", rate: 100 }` as the arguments `--topic t --rate 100`. */
 export function cliArgs(flags: Readonly<Record<string, string | number>>): string[] {
@@ -49,6 +51,19 @@ export function startCommand(command: string, options: CommandOptions): RunningP
 /** Runs a command to its end for a test: its exit code and everything it printed. */
 export function commandOutput(command: string, options: CommandOptions): Promise<CommandRun> {
   return startCommand(command, options).finished;
+}
+
+/**
+ * What a fresh Deno process run with `args` in the repository's root prints on stdout, as JSON
+ * (it must exit 0).
+ */
+export async function printedJson<T>(args: string[]): Promise<T> {
+  const { code, stdout, stderr } = await commandOutput(Deno.execPath(), {
+    args,
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+  });
+  assert.equal(code, 0, stderr);
+  return JSON.parse(stdout);
 }
 
 /** Sends `signal` to `child` unless it has exited (which `kill` reports by throwing). */
