@@ -232,7 +232,11 @@ Deno.test("a batch is read from the stored offset: earlier messages are skipped,
   ]);
 });
 
-Deno.test("after a refused flush every held partition seeks back to its stored offset at once", async () => {
+/**
+ * Two partitions stored at offset 0, four events of each buffered (a flush is due at eight), and
+ * the next flush refused by the offset fence.
+ */
+async function fourEventsEachOfTwoPartitionsToBeFenced() {
   const stored = new Map([[0, { next: 0n, topicId: TOPIC_ID }], [1, {
     next: 0n,
     topicId: TOPIC_ID,
@@ -244,6 +248,11 @@ Deno.test("after a refused flush every held partition seeks back to its stored o
   t.next("fenced");
   await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 4 }));
   await t.pipeline.handlers.onBatch(batch(t.clock, 1, { from: 0, count: 4 }));
+  return { t, stored };
+}
+
+Deno.test("after a refused flush every held partition seeks back to its stored offset at once", async () => {
+  const { t, stored } = await fourEventsEachOfTwoPartitionsToBeFenced();
   // What the member that fenced us committed meanwhile:
   stored.set(0, { next: 2n, topicId: TOPIC_ID });
   const before = t.seeks.length;
@@ -266,17 +275,7 @@ Deno.test("after a refused flush every held partition seeks back to its stored o
 });
 
 Deno.test("a placement that is slow while a flush is refused still ends with every partition sought back to its stored offset", async () => {
-  const stored = new Map([[0, { next: 0n, topicId: TOPIC_ID }], [1, {
-    next: 0n,
-    topicId: TOPIC_ID,
-  }]]);
-  const t = setup({ "flush-events": 8, "flush-interval-ms": 1_000 }, {
-    stored,
-    ends: new Map([[0, [0n, 4n]], [1, [0n, 4n]]]),
-  });
-  t.next("fenced");
-  await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 4 }));
-  await t.pipeline.handlers.onBatch(batch(t.clock, 1, { from: 0, count: 4 }));
+  const { t, stored } = await fourEventsEachOfTwoPartitionsToBeFenced();
   // A partition is added while the brokers are slow to tell its log: its placement waits.
   const release = t.hold();
   t.logs.ends.set(2, [0n, 0n]);
