@@ -51,6 +51,7 @@ const LAYOUT_HOLDS =
   EVENT_FIELDS.map((spec) => `${spec.name}:${isRequired(spec) ? "required" : "optional"}`)
     .join() === LAYOUT.join();
 const HEAD = `{"version":${EVENT_VERSION},"event_id":"`;
+const HEAD_BYTES = Uint8Array.from(HEAD, (c) => c.charCodeAt(0));
 const PROPERTIES_CHECK = EVENT_FIELDS.find((spec) => spec.name === "properties")!
   .read as (value: unknown) => unknown;
 
@@ -61,10 +62,10 @@ const PROPERTIES_CHECK = EVENT_FIELDS.find((spec) => spec.name === "properties")
 export function readCanonicalBytes(
   message: Uint8Array,
 ): { event: ActivityEvent; occurredAtMs: number } | undefined {
-  if (!LAYOUT_HOLDS || message[0] !== OPEN) return undefined;
+  // Other shapes (the old prototype's, other clients') leave here, before any text is made.
+  if (!LAYOUT_HOLDS || !startsWithBytes(message, HEAD_BYTES)) return undefined;
   // One character per byte: a byte beyond ASCII is a character no byte class allows.
   const text = ascii(message);
-  if (!text.startsWith(HEAD)) return undefined;
   let at = HEAD.length;
   let end = text.indexOf('"', at);
   if (!isUuid(text, at, end)) return undefined;
@@ -220,6 +221,14 @@ function isEventType(text: string, start: number, end: number): boolean {
 function isPage(text: string, start: number, end: number): boolean {
   return start >= 0 && end - start >= 1 && end - start <= 256 && text.charCodeAt(start) === 0x2f &&
     all(text, start + 1, end, PAGE_REST);
+}
+
+function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    if (bytes[i] !== prefix[i]) return false;
+  }
+  return true;
 }
 
 function all(text: string, start: number, end: number, allowed: Uint8Array): boolean {
