@@ -8,6 +8,7 @@ import {
   DAY_MS,
   decode,
   type DecodeOptions,
+  type DecodeResult,
   MINUTE_MS,
   minuteOf,
   type RejectReason,
@@ -128,7 +129,7 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     if (minute + MINUTE_MS <= cutoffMs) {
       addRejection(aggregate, batch, message, {
         reason: "expired_timestamp",
-        detail: `"occurred_at" ${result.event.occurred_at} is in a minute that ended more than ` +
+        detail: `${timeAsWritten(result)} is in a minute that ended more than ` +
           `${options.retentionDays} days ago (the retention period): its counts are deleted`,
       });
       continue;
@@ -150,6 +151,13 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     if (Number(message.timestamp) - occurredAtMs > lateAfterMs) aggregate.late++;
   }
   return aggregate;
+}
+
+// The event's time as its message wrote it, named as its shape names it.
+function timeAsWritten(accepted: Extract<DecodeResult, { kind: "accepted" }>): string {
+  return accepted.legacy
+    ? `"timestamp" ${JSON.stringify(accepted.event.timestamp)}`
+    : `"occurred_at" ${accepted.event.occurred_at}`;
 }
 
 function addRejection(

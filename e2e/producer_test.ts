@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decode, REJECT_REASONS } from "@activity/shared";
+import { canonicalEvent, decode, REJECT_REASONS } from "@activity/shared";
 import { createSimulation, parseEventMix } from "../producer/mod.ts";
 import { readTopic, runProducerCli, startProducerCli } from "../testing/producer_topic.ts";
 import {
@@ -55,7 +55,7 @@ Deno.test("--count N --seed S publishes exactly N valid events keyed by their us
     assert.equal(message.partition, partition, "a user's events share one partition");
     partitionOfUser.set(message.key!, partition);
     byType[result.event.event_type] = (byType[result.event.event_type] ?? 0) + 1;
-    ids.push(result.event.event_id);
+    ids.push(canonicalEvent(result).event_id);
   }
   assert.deepEqual(byType, summary.sentByType);
   assert.equal(new Set(messages.map((m) => m.partition)).size, 3);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decode, REJECT_REASONS } from "@activity/shared";
+import { canonicalEvent, decode, REJECT_REASONS } from "@activity/shared";
 import { eventMixOf, SIMULATION_START, testSimulation } from "../testing/simulation_samples.ts";
 import { createSimulation, type SimulatedMessage, type SimulationSettings } from "./simulation.ts";
 
@@ -36,7 +36,7 @@ Deno.test("every valid message decodes as an event keyed by its user, stamped on
     if (result.kind !== "accepted") continue;
     assert.equal(result.event.user_id, message.key);
     assert.equal(result.event.event_type, message.eventType);
-    assert.equal(result.event.event_id, message.eventId);
+    assert.equal(canonicalEvent(result).event_id, message.eventId);
     assert.equal(result.occurredAtMs, message.occurredAtMs);
     assert.equal(message.occurredAtMs, Math.floor(START + message.scheduledMs));
     ids.add(message.eventId);

@@ -10,7 +10,10 @@ import { readCanonical } from "./event_fast.ts";
 import {
   canonicalFromLegacy,
   LEGACY_FIELDS,
+  type LegacyEvent,
+  legacyEventOf,
   legacyEventSchema,
+  type LegacyRead,
   readLegacyFast,
 } from "./event_legacy.ts";
 import {
@@ -38,9 +41,11 @@ export {
   SAFE_ID_PATTERN,
 } from "./event_schema.ts";
 export {
+  canonicalFromLegacy,
   EPOCH_LIMIT,
   EPOCH_MILLISECONDS_FROM,
   LEGACY_FIELDS,
+  type LegacyEvent,
   legacyEventSchema,
   legacyTimestampMs,
 } from "./event_legacy.ts";
@@ -75,10 +80,27 @@ export type DecodeResult =
     readonly event: ActivityEvent;
     /** `occurred_at` as epoch milliseconds (UTC). */
     readonly occurredAtMs: number;
-    /** True when the message had the old prototype's shape. */
-    readonly legacy: boolean;
+    readonly legacy: false;
+  }
+  | {
+    readonly kind: "accepted";
+    /** The old prototype's fields; `canonicalFromLegacy` makes the canonical event they stand for. */
+    readonly event: LegacyEvent;
+    /** `timestamp` as epoch milliseconds (UTC). */
+    readonly occurredAtMs: number;
+    /** The message had the old prototype's shape. */
+    readonly legacy: true;
   }
   | { readonly kind: "rejected"; readonly reason: RejectReason; readonly detail: string };
+
+/** The canonical event of an accepted message (an old-prototype one's as `canonicalFromLegacy` makes it). */
+export function canonicalEvent(
+  accepted: Extract<DecodeResult, { kind: "accepted" }>,
+): ActivityEvent {
+  return accepted.legacy
+    ? canonicalFromLegacy(accepted.event, accepted.occurredAtMs)
+    : accepted.event;
+}
 
 /** What `decode` checks besides the schema. */
 export interface DecodeOptions {
@@ -120,7 +142,7 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
   }
   // What our producers write, read from its bytes; anything else takes the general path below.
   const fast = readCanonicalBytes(bytes);
-  if (fast !== undefined) return judge(fast, { legacy: false, options });
+  if (fast !== undefined) return judge(fast, options);
   // The lenient decoder is faster; only text with a replacement character needs the strict one
   // (which fails on invalid input, while a real U+FFFD passes).
   let text = utf8Lenient.decode(bytes);
@@ -154,15 +176,17 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
     );
   }
   const read = legacy ? readLegacy(record) : readEvent(record);
-  if (read.kind === "rejected") return read;
-  return judge(read, { legacy, options });
+  if ("kind" in read) return read;
+  return judge(read, options);
 }
 
+/** A well-formed event, before the checks that depend on the options. */
+type ReadEvent =
+  | { readonly event: ActivityEvent; readonly occurredAtMs: number; readonly legacy?: false }
+  | LegacyRead;
+
 /** The checks of a well-formed event that depend on the options: its type and its time. */
-function judge(
-  read: { readonly event: ActivityEvent; readonly occurredAtMs: number },
-  { legacy, options }: { legacy: boolean; options: DecodeOptions },
-): DecodeResult {
+function judge(read: ReadEvent, options: DecodeOptions): DecodeResult {
   const { event, occurredAtMs } = read;
   const types = options.eventTypes ?? DEFAULT_TYPE_SET;
   if (!types.has(event.event_type)) {
@@ -173,54 +197,59 @@ function judge(
       }`,
     );
   }
-  const time = legacy ? "timestamp" : "occurred_at";
   const tolerance = options.futureToleranceMs ?? 5 * 60_000;
   if (occurredAtMs > options.nowMs + tolerance) {
     return reject(
       "future_timestamp",
-      `${time}: expected at most ${tolerance / 1000} s after the consumer's clock (${
+      `${timeField(read)}: expected at most ${tolerance / 1000} s after the consumer's clock (${
         new Date(options.nowMs).toISOString()
-      }), got ${event.occurred_at}`,
+      }), got ${timeAsWritten(read)}`,
     );
   }
   const maxAge = options.maxAgeMs ?? 30 * 86_400_000;
   if (occurredAtMs < options.nowMs - maxAge) {
     return reject(
       "expired_timestamp",
-      `${time}: expected within the ${maxAge / 86_400_000}-day retention window (from ${
+      `${timeField(read)}: expected within the ${maxAge / 86_400_000}-day retention window (from ${
         new Date(options.nowMs - maxAge).toISOString()
-      }), got ${event.occurred_at}`,
+      }), got ${timeAsWritten(read)}`,
     );
   }
-  return { kind: "accepted", event, occurredAtMs, legacy };
+  return read.legacy
+    ? { kind: "accepted", event: read.event, occurredAtMs, legacy: true }
+    : { kind: "accepted", event: read.event, occurredAtMs, legacy: false };
+}
+
+function timeField(read: ReadEvent): string {
+  return read.legacy ? "timestamp" : "occurred_at";
+}
+
+function timeAsWritten(read: ReadEvent): string {
+  return read.legacy ? quote(read.event.timestamp) : read.event.occurred_at;
 }
 
 type Rejection = Extract<DecodeResult, { kind: "rejected" }>;
-type Read =
-  | { readonly kind: "read"; readonly event: ActivityEvent; readonly occurredAtMs: number }
-  | Rejection;
+type Read = ReadEvent | Rejection;
 
 function readEvent(record: Record<string, unknown>): Read {
   // occurred_at is in toISOString's form here, whichever way was taken.
   const fast = readCanonical(record);
-  if (fast !== undefined) {
-    return { kind: "read", event: fast, occurredAtMs: utcIsoMs(fast.occurred_at) };
-  }
+  if (fast !== undefined) return { event: fast, occurredAtMs: utcIsoMs(fast.occurred_at) };
   const parsed = activityEventSchema.safeParse(record);
   if (!parsed.success) {
     return reject("schema_violation", describeIssue(parsed.error, record, EVENT_FIELDS));
   }
-  return { kind: "read", event: parsed.data, occurredAtMs: utcIsoMs(parsed.data.occurred_at) };
+  return { event: parsed.data, occurredAtMs: utcIsoMs(parsed.data.occurred_at) };
 }
 
 function readLegacy(record: Record<string, unknown>): Read {
   const fast = readLegacyFast(record);
-  if (fast !== undefined) return { kind: "read", ...fast };
+  if (fast !== undefined) return fast;
   const parsed = legacyEventSchema.safeParse(record);
   if (!parsed.success) {
     return reject("schema_violation", describeIssue(parsed.error, record, LEGACY_FIELDS));
   }
-  return { kind: "read", ...canonicalFromLegacy(parsed.data) };
+  return legacyEventOf(parsed.data);
 }
 
 /** Encodes an event as the UTF-8 JSON message value. */

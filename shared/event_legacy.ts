@@ -83,41 +83,59 @@ export const LEGACY_FIELDS = [
 /** The old Python prototype's message shape (no id; a timestamp without offset means UTC). */
 export const legacyEventSchema = z.strictObject(shapeOf(LEGACY_FIELDS));
 
-/** A valid old-prototype message as the canonical event, with its instant. */
-export function canonicalFromLegacy(
+/** An old-prototype message as read: its user as text, its type, and its timestamp as written. */
+export interface LegacyEvent {
+  readonly user_id: string;
+  readonly event_type: string;
+  readonly timestamp: string | number;
+}
+
+/** An old-prototype message as read, with its instant. */
+export interface LegacyRead {
+  readonly event: LegacyEvent;
+  /** `timestamp` as epoch milliseconds (UTC). */
+  readonly occurredAtMs: number;
+  readonly legacy: true;
+}
+
+/** A valid old-prototype message (the schema's output) as read, with its instant. */
+export function legacyEventOf(
   legacy: z.output<typeof legacyEventSchema>,
-): { event: ActivityEvent; occurredAtMs: number } {
+): LegacyRead {
   const { user_id, event_type, timestamp } = legacy;
-  const occurredAtMs = legacyTimestampMs(timestamp)!;
-  const userId = String(user_id);
-  const event: ActivityEvent = {
-    version: EVENT_VERSION,
-    event_id: "",
-    user_id: userId,
-    session_id: "legacy",
-    event_type,
-    occurred_at: "",
-    page: "/",
+  return {
+    event: { user_id: String(user_id), event_type, timestamp },
+    occurredAtMs: legacyTimestampMs(timestamp)!,
+    legacy: true,
   };
-  // Made when first read: counting needs neither the derived id nor the text of the time (the
-  // id's hash was most of the decoder's time for this shape). Same place in the key order.
-  lazyField(
-    event,
-    "event_id",
-    () => legacyEventId(`${userId}\u0000${event_type}\u0000${timestamp}`),
-  );
-  lazyField(event, "occurred_at", () => new Date(occurredAtMs).toISOString());
-  return { event, occurredAtMs };
 }
 
 /**
- * The old-prototype message in `record` as the canonical event when it is plainly valid,
+ * The canonical event an old-prototype message stands for: an id derived from its content, its
+ * instant in UTC, session "legacy" and page "/". Counting needs none of these (the id's hash
+ * alone took longer than reading the message), so `decode` leaves it to those who do.
+ */
+export function canonicalFromLegacy(event: LegacyEvent, occurredAtMs: number): ActivityEvent {
+  const { user_id, event_type, timestamp } = event;
+  return {
+    version: EVENT_VERSION,
+    event_id: legacyEventId(`${user_id}\u0000${event_type}\u0000${timestamp}`),
+    user_id,
+    session_id: "legacy",
+    event_type,
+    occurred_at: new Date(occurredAtMs).toISOString(),
+    page: "/",
+  };
+}
+
+/**
+ * The old-prototype message in `record` as read when it is plainly valid,
  * `undefined` whenever in doubt (the schema then decides, and words the rejection): the same
  * checks as `legacyEventSchema`, without its cost for every event.
  */
 export function readLegacyFast(
   record: Record<string, unknown>,
-): { event: ActivityEvent; occurredAtMs: number } | undefined {
+): LegacyRead | undefined {
   let fields = 0;
   for (const key in record) {
     if (key !== "user_id" && key !== "event_type" && key !== "timestamp") return undefined;
@@ -130,22 +148,13 @@ export function readLegacyFast(
   if (
     fields !== 3 || !validUser || typeof event_type !== "string" ||
     !EVENT_TYPE_PATTERN.test(event_type) ||
-    (typeof timestamp !== "string" && typeof timestamp !== "number") ||
-    legacyTimestampMs(timestamp) === undefined
+    (typeof timestamp !== "string" && typeof timestamp !== "number")
   ) {
     return undefined;
   }
-  return canonicalFromLegacy({ user_id: user_id as string | number, event_type, timestamp });
-}
-
-function lazyField(event: ActivityEvent, name: "event_id" | "occurred_at", make: () => string) {
-  let value: string | undefined;
-  Object.defineProperty(event, name, {
-    enumerable: true,
-    configurable: true,
-    get: () => value ??= make(),
-    set: (next: string) => value = next,
-  });
+  const occurredAtMs = legacyTimestampMs(timestamp);
+  if (occurredAtMs === undefined) return undefined;
+  return { event: { user_id: String(user_id), event_type, timestamp }, occurredAtMs, legacy: true };
 }
 
 const utf8Encoder = new TextEncoder();
