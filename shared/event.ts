@@ -6,6 +6,7 @@
  */
 import type { z } from "zod";
 import { readCanonicalBytes } from "./event_bytes.ts";
+import { readLegacyBytes } from "./event_legacy_bytes.ts";
 import { readCanonical } from "./event_fast.ts";
 import {
   canonicalFromLegacy,
@@ -140,8 +141,9 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
   if (bytes.length > maxBytes) {
     return reject("too_large", `expected at most ${maxBytes} bytes, got ${bytes.length} bytes`);
   }
-  // What our producers write, read from its bytes; anything else takes the general path below.
-  const fast = readCanonicalBytes(bytes);
+  // What our producers and the old prototype write, read from its bytes; anything else takes the
+  // general path below.
+  const fast = readCanonicalBytes(bytes) ?? readLegacyBytes(bytes);
   if (fast !== undefined) return judge(fast, options);
   // The lenient decoder is faster; only text with a replacement character needs the strict one
   // (which fails on invalid input, while a real U+FFFD passes).

@@ -194,7 +194,8 @@ function isoMs(text: string, start: number): number {
     second * 1000 + milli;
 }
 
-function digits(text: string, start: number, count: number): number {
+/** The number `count` decimal digits at `start` spell, or -1 if any is not a digit. */
+export function digits(text: string, start: number, count: number): number {
   let value = 0;
   for (let i = start; i < start + count; i++) {
     const digit = text.charCodeAt(i) - 0x30;
@@ -204,16 +205,19 @@ function digits(text: string, start: number, count: number): number {
   return value;
 }
 
-function daysInMonth(year: number, month: number): number {
+/** Days in `month` (1-12) of `year` in the proleptic Gregorian calendar. */
+export function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
-function isSafeId(text: string, start: number, end: number): boolean {
+/** Whether `text` from `start` to `end` is a user or session id (`SAFE_ID_PATTERN`). */
+export function isSafeId(text: string, start: number, end: number): boolean {
   return start >= 0 && end - start >= 1 && end - start <= 64 && all(text, start, end, SAFE_ID);
 }
 
-function isEventType(text: string, start: number, end: number): boolean {
+/** Whether `text` from `start` to `end` is an event type (`EVENT_TYPE_PATTERN`). */
+export function isEventType(text: string, start: number, end: number): boolean {
   return start >= 0 && end - start >= 1 && end - start <= 32 &&
     TYPE_FIRST[text.charCodeAt(start)] === 1 && all(text, start + 1, end, TYPE_REST);
 }
@@ -223,7 +227,8 @@ function isPage(text: string, start: number, end: number): boolean {
     all(text, start + 1, end, PAGE_REST);
 }
 
-function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
+/** Whether `bytes` begin with `prefix`. */
+export function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) {
     if (bytes[i] !== prefix[i]) return false;
@@ -251,7 +256,7 @@ function byteClass(allows: (character: string) => boolean): Uint8Array {
  * The bytes as text, one character per byte (ASCII stays itself, every other byte becomes a
  * character beyond ASCII): Node's `Buffer`, what Kafka clients hand over, has a native way.
  */
-function ascii(bytes: Uint8Array): string {
+export function ascii(bytes: Uint8Array): string {
   const buffer = bytes as Uint8Array & { latin1Slice?: (start: number, end: number) => string };
   if (typeof buffer.latin1Slice === "function") return buffer.latin1Slice(0, bytes.length);
   return windows1252.decode(bytes);
