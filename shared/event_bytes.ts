@@ -176,13 +176,21 @@ function isoMs(text: string, start: number): number {
   ) {
     return NaN;
   }
+  return civilMs(text, start, digits(text, start + 20, 3));
+}
+
+/**
+ * Epoch milliseconds of the date and time whose digits are at `start` in the ISO layout
+ * (`YYYY-MM-DD?HH:MM:SS`, separators already checked) plus `milli`, when every part is a number
+ * in its range (a real day of its month, seconds below 60); else NaN.
+ */
+export function civilMs(text: string, start: number, milli: number): number {
   const year = digits(text, start, 4);
   const month = digits(text, start + 5, 2);
   const day = digits(text, start + 8, 2);
   const hour = digits(text, start + 11, 2);
   const minute = digits(text, start + 14, 2);
   const second = digits(text, start + 17, 2);
-  const milli = digits(text, start + 20, 3);
   if (
     !(year >= 0 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) &&
       hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 &&
@@ -194,8 +202,7 @@ function isoMs(text: string, start: number): number {
     second * 1000 + milli;
 }
 
-/** The number `count` decimal digits at `start` spell, or -1 if any is not a digit. */
-export function digits(text: string, start: number, count: number): number {
+function digits(text: string, start: number, count: number): number {
   let value = 0;
   for (let i = start; i < start + count; i++) {
     const digit = text.charCodeAt(i) - 0x30;
@@ -205,8 +212,7 @@ export function digits(text: string, start: number, count: number): number {
   return value;
 }
 
-/** Days in `month` (1-12) of `year` in the proleptic Gregorian calendar. */
-export function daysInMonth(year: number, month: number): number {
+function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }

@@ -7,16 +7,8 @@
  * holds it to that path's verdicts); anything else returns `undefined` and the general path
  * decides as before. Pure.
  */
-import {
-  ascii,
-  daysInMonth,
-  digits,
-  isEventType,
-  isSafeId,
-  startsWithBytes,
-} from "./event_bytes.ts";
+import { ascii, civilMs, isEventType, isSafeId, startsWithBytes } from "./event_bytes.ts";
 import type { LegacyRead } from "./event_legacy.ts";
-import { daysFromCivil } from "./event_schema.ts";
 
 const QUOTE = 0x22;
 const SPACE = 0x20;
@@ -105,24 +97,11 @@ function localIsoMs(text: string, start: number, end: number): number {
   ) {
     return NaN;
   }
-  const year = digits(text, start, 4);
-  const month = digits(text, start + 5, 2);
-  const day = digits(text, start + 8, 2);
-  const hour = digits(text, start + 11, 2);
-  const minute = digits(text, start + 14, 2);
-  const second = digits(text, start + 17, 2);
   let milli = 0;
   for (let i = start + 20, scale = 100; i < end; i++, scale /= 10) {
     const digit = text.charCodeAt(i) - 0x30;
     if (!(digit >= 0 && digit <= 9)) return NaN;
     if (scale >= 1) milli += digit * scale;
   }
-  if (
-    !(year >= 0 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) &&
-      hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59)
-  ) {
-    return NaN;
-  }
-  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 +
-    second * 1000 + milli;
+  return civilMs(text, start, milli);
 }
