@@ -1,179 +1,12 @@
 import assert from "node:assert/strict";
-import { createLogger, encode, MetricsRegistry, readConfig } from "@activity/shared";
-import { settle, VirtualClock } from "../testing/virtual_clock.ts";
-import { consumerProgram } from "./config.ts";
-import type { FlushPlan } from "./flush_plan.ts";
-import type { IncomingBatch, KafkaSource, TopicLogs } from "./kafka_source.ts";
-import { registerConsumerMetrics } from "./metrics.ts";
-import type { StoredOffset } from "./partition_placement.ts";
-import { ConsumerStoppedError, createPipeline } from "./pipeline.ts";
-import type { CommitOutcome, FlushTimings, RowsWritten, Store } from "./store.ts";
+import { settle } from "../testing/virtual_clock.ts";
+import { batch, setupPipeline, TOPIC_ID } from "../testing/pipeline_fakes.ts";
+import { ConsumerStoppedError } from "./pipeline.ts";
 
-// In-memory stand-ins for the two edges and a virtual clock: the shell's own logic is what is
-// under test here; the real broker and database are in e2e/.
-
-const TOPIC_ID = "6a4f0c1e-2b3d-4e5f-8a9b-0c1d2e3f4a5b";
-
-function config(flags: Record<string, number>) {
-  const args = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
-  const outcome = readConfig(consumerProgram, { args: [...args, "--topic", "t"], env: {} });
-  if (outcome.kind !== "config") throw new Error("bad config");
-  return outcome.config;
-}
-
-const NO_ROWS = {
-  user_event_summary: 0,
-  user_event_hourly: 0,
-  user_event_daily: 0,
-  event_type_minute: 0,
-  active_users_minute: 0,
-  rejected_events: 0,
-} as RowsWritten;
-
-function fakeStore(stored: Map<number, StoredOffset>) {
-  const plans: FlushPlan[] = [];
-  const outcomes: (CommitOutcome["kind"] | "error")[] = [];
-  let always: "error" | undefined;
-  const store: Store = {
-    sql: undefined as never,
-    readStoredOffsets: () => Promise.resolve(new Map(stored)),
-    commitFlush(plan) {
-      plans.push(plan);
-      const outcome = outcomes.shift() ?? always ?? "committed";
-      if (outcome === "error") {
-        return Promise.reject(
-          Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" }),
-        );
-      }
-      if (outcome === "fenced") {
-        return Promise.resolve({ kind: "fenced", partitions: [plan.ranges[0].partition] });
-      }
-      if (outcome === "not_owner") return Promise.resolve({ kind: "not_owner", owner: "other" });
-      for (const range of plan.ranges) {
-        stored.set(range.partition, { next: BigInt(range.next), topicId: plan.topicId });
-      }
-      return Promise.resolve({
-        kind: "committed",
-        rows: NO_ROWS,
-        timings: { statement: 0 } as FlushTimings,
-      });
-    },
-    ping: () => Promise.resolve(true),
-    close: () => Promise.resolve(),
-  };
-  return {
-    store,
-    plans,
-    next(...kinds: (CommitOutcome["kind"] | "error")[]) {
-      outcomes.push(...kinds);
-    },
-    failAlways() {
-      always = "error";
-    },
-  };
-}
-
-function fakeSource(logs: { topicId: string; ends: Map<number, [bigint, bigint]> }) {
-  const seeks: [number, string][] = [];
-  const calls = { describeTopic: 0, topicId: 0 };
-  let gate: Promise<void> | undefined;
-  const source: KafkaSource = {
-    seek: (partition, offset) => seeks.push([partition, offset]),
-    async describeTopic(): Promise<TopicLogs> {
-      calls.describeTopic++;
-      const held = gate;
-      gate = undefined;
-      await held;
-      return {
-        topicId: logs.topicId,
-        partitions: new Map(
-          [...logs.ends].map(([p, [logStart, highWatermark]]) => [p, { logStart, highWatermark }]),
-        ),
-      };
-    },
-    topicId() {
-      calls.topicId++;
-      return Promise.resolve(logs.topicId);
-    },
-    publishDeadLetters: (rejections) => Promise.resolve(rejections.map(() => "sent" as const)),
-    commitGroupOffsets: () => {},
-    pause: () => {},
-    close: () => Promise.resolve(),
-  };
-  return {
-    source,
-    seeks,
-    calls,
-    logs,
-    /** Makes the next reading of the topic's offsets wait (slow brokers) until it is released. */
-    hold(): () => void {
-      let release = () => {};
-      gate = new Promise((resolve) => release = resolve);
-      return release;
-    },
-  };
-}
-
-function batch(
-  clock: VirtualClock,
-  partition: number,
-  range: { from: number; count: number; value?: Uint8Array },
-): IncomingBatch & { resolved: string[] } {
-  const resolved: string[] = [];
-  const messages = Array.from({ length: range.count }, (_, i) => ({
-    offset: String(range.from + i),
-    timestamp: String(clock.now()),
-    key: null,
-    value: range.value ?? encode({
-      version: 1,
-      event_id: "01890a5d-ac96-774b-bcce-b302099a8057",
-      user_id: `u${i % 3}`,
-      session_id: "s",
-      event_type: "click",
-      occurred_at: new Date(clock.now()).toISOString(),
-      page: "/",
-    }),
-  }));
-  return {
-    topic: "t",
-    partition,
-    messages,
-    highWatermark: String(range.from + range.count),
-    heartbeat: () => Promise.resolve(),
-    isRunning: () => true,
-    isStale: () => false,
-    resolveOffset: (offset) => resolved.push(offset),
-    resolved,
-  };
-}
-
-const quiet = createLogger({ level: "error", format: "json", name: "test", write: () => {} });
-
-function setup(
-  flags: Record<string, number>,
-  options: { stored?: Map<number, StoredOffset>; ends?: Map<number, [bigint, bigint]> } = {},
-) {
-  const clock = new VirtualClock();
-  const fake = fakeStore(options.stored ?? new Map());
-  const metrics = registerConsumerMetrics(new MetricsRegistry());
-  const pipeline = createPipeline(config(flags), {
-    store: fake.store,
-    metrics,
-    log: quiet,
-    clock,
-    random: () => 0.5,
-  });
-  const kafka = fakeSource({
-    topicId: TOPIC_ID,
-    ends: options.ends ?? new Map([[0, [0n, 1_000n]], [1, [0n, 1_000n]]]),
-  });
-  const running = pipeline.run(kafka.source);
-  pipeline.handlers.onAssignment([...(options.ends ?? new Map([[0, 0], [1, 0]])).keys()]);
-  return { ...fake, ...kafka, pipeline, running, metrics, clock };
-}
+// The shell's own logic on in-memory edges (testing/pipeline_fakes.ts) and a virtual clock.
 
 Deno.test("fetching waits while the buffer is full and goes on once a flush made room", async () => {
-  const t = setup({ "flush-events": 5, "max-buffer-events": 10, "flush-interval-ms": 10 });
+  const t = setupPipeline({ "flush-events": 5, "max-buffer-events": 10, "flush-interval-ms": 10 });
   t.next("error");
   await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 10 }));
   let second = false;
@@ -196,7 +29,7 @@ Deno.test("fetching waits while the buffer is full and goes on once a flush made
 });
 
 Deno.test("rejected keys and values fill the buffer too: fetching waits for a flush", async () => {
-  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 5_000 });
+  const t = setupPipeline({ "flush-events": 1_000, "flush-interval-ms": 5_000 });
   const big = new Uint8Array(20 * 1024 * 1024).fill(0x7b); // "{{{{…": too large, rejected
   await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 2, value: big }));
   let third = false;
@@ -213,7 +46,7 @@ Deno.test("rejected keys and values fill the buffer too: fetching waits for a fl
 });
 
 Deno.test("a batch is read from the stored offset: earlier messages are skipped, a later start seeks", async () => {
-  const t = setup({ "flush-events": 1_000 }, {
+  const t = setupPipeline({ "flush-events": 1_000 }, {
     stored: new Map([[0, { next: 5n, topicId: TOPIC_ID }], [1, { next: 40n, topicId: TOPIC_ID }]]),
   });
   const overlapping = batch(t.clock, 0, { from: 0, count: 8 });
@@ -241,7 +74,7 @@ async function fourEventsEachOfTwoPartitionsToBeFenced() {
     next: 0n,
     topicId: TOPIC_ID,
   }]]);
-  const t = setup({ "flush-events": 8, "flush-interval-ms": 1_000 }, {
+  const t = setupPipeline({ "flush-events": 8, "flush-interval-ms": 1_000 }, {
     stored,
     ends: new Map([[0, [0n, 4n]], [1, [0n, 4n]]]),
   });
@@ -293,7 +126,7 @@ Deno.test("a placement that is slow while a flush is refused still ends with eve
 });
 
 Deno.test("a topic recreated under a placement records what the old topic held past the stored offset as a gap", async () => {
-  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
+  const t = setupPipeline({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
     stored: new Map([[0, { next: 3n, topicId: TOPIC_ID }]]),
     ends: new Map([[0, [0n, 5n]]]),
   });
@@ -327,7 +160,7 @@ Deno.test("a topic recreated under a placement records what the old topic held p
 });
 
 Deno.test("before each flush only the topic's id is read again, not every partition's offsets", async () => {
-  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
+  const t = setupPipeline({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
     stored: new Map([[0, { next: 0n, topicId: TOPIC_ID }]]),
     ends: new Map([[0, [0n, 1_000n]]]),
   });
@@ -345,7 +178,7 @@ Deno.test("before each flush only the topic's id is read again, not every partit
 });
 
 Deno.test("a partition taken away is flushed at once, before the new owner reads it", async () => {
-  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 60_000 });
+  const t = setupPipeline({ "flush-events": 1_000, "flush-interval-ms": 60_000 });
   await t.pipeline.handlers.onBatch(batch(t.clock, 1, { from: 0, count: 3 }));
   await t.clock.advance(1);
   assert.equal(t.plans.length, 0);
@@ -358,7 +191,7 @@ Deno.test("a partition taken away is flushed at once, before the new owner reads
 });
 
 Deno.test("far behind, flushes take five seconds' worth of events instead of half a second's", async () => {
-  const t = setup(
+  const t = setupPipeline(
     { "flush-events": 1_000_000, "max-buffer-events": 100, "flush-interval-ms": 500 },
     {
       ends: new Map([[0, [0n, 100_000n]]]),
@@ -376,7 +209,7 @@ Deno.test("far behind, flushes take five seconds' worth of events instead of hal
 });
 
 Deno.test("a stop that cannot commit within its deadline abandons the flush and says how much", async () => {
-  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 });
+  const t = setupPipeline({ "flush-events": 1_000, "flush-interval-ms": 100 });
   t.failAlways();
   await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 7 }));
   await t.clock.advance(200);
@@ -393,7 +226,7 @@ Deno.test("a stop that cannot commit within its deadline abandons the flush and 
 });
 
 Deno.test("when the Kafka client gives up, the pipeline stops and reports why", async () => {
-  const t = setup({ "flush-events": 1_000 });
+  const t = setupPipeline({ "flush-events": 1_000 });
   await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 2 }));
   t.pipeline.handlers.onFatal(new Error("the group coordinator is gone"));
   await t.clock.advance(1);
@@ -403,7 +236,7 @@ Deno.test("when the Kafka client gives up, the pipeline stops and reports why", 
 });
 
 Deno.test("a Kafka client that falls silent makes the consumer not ready, then stops it saying why", async () => {
-  const t = setup({ "flush-events": 1_000, "session-timeout-ms": 10_000 });
+  const t = setupPipeline({ "flush-events": 1_000, "session-timeout-ms": 10_000 });
   await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 3 }));
   for (let i = 0; i < 11; i++) {
     await t.clock.advance(5_000); // heartbeats every 5 s for 55 s: alive
@@ -431,7 +264,7 @@ Deno.test("a Kafka client that falls silent makes the consumer not ready, then s
 });
 
 Deno.test("messages removed before they were read are recorded as a gap with the offsets that move past them", async () => {
-  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
+  const t = setupPipeline({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
     stored: new Map([[0, { next: 10n, topicId: TOPIC_ID }]]),
     ends: new Map([[0, [50n, 50n]]]),
   });
@@ -456,7 +289,7 @@ Deno.test("messages removed before they were read are recorded as a gap with the
 });
 
 Deno.test("a recreated topic is read from its start, and a truncated one stops the consumer", async () => {
-  const recreated = setup({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
+  const recreated = setupPipeline({ "flush-events": 1_000, "flush-interval-ms": 100 }, {
     stored: new Map([[0, { next: 5_000n, topicId: "0b1c2d3e-4f5a-4b7c-8d9e-0f1a2b3c4d5e" }]]),
     ends: new Map([[0, [0n, 3n]]]),
   });
@@ -474,7 +307,7 @@ Deno.test("a recreated topic is read from its start, and a truncated one stops t
   await recreated.clock.advance(1);
   assert.equal((await recreated.running).committedEvents, 3);
 
-  const truncated = setup({ "flush-events": 1_000 }, {
+  const truncated = setupPipeline({ "flush-events": 1_000 }, {
     stored: new Map([[0, { next: 500n, topicId: TOPIC_ID }]]),
     ends: new Map([[0, [0n, 300n]]]),
   });
@@ -488,7 +321,7 @@ Deno.test("a recreated topic is read from its start, and a truncated one stops t
 });
 
 Deno.test("a flush refused because another group took the topic over stops this consumer", async () => {
-  const t = setup({ "flush-events": 1_000, "flush-interval-ms": 100 });
+  const t = setupPipeline({ "flush-events": 1_000, "flush-interval-ms": 100 });
   t.next("not_owner");
   await t.pipeline.handlers.onBatch(batch(t.clock, 0, { from: 0, count: 2 }));
   await t.clock.advance(200);
