@@ -10,6 +10,7 @@
 import {
   type ActivityEvent,
   daysFromCivil,
+  digits,
   EVENT_FIELDS,
   EVENT_TYPE_PATTERN,
   EVENT_VERSION,
@@ -200,16 +201,6 @@ export function civilMs(text: string, start: number, milli: number): number {
   }
   return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 +
     second * 1000 + milli;
-}
-
-function digits(text: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const digit = text.charCodeAt(i) - 0x30;
-    if (!(digit >= 0 && digit <= 9)) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
 }
 
 function daysInMonth(year: number, month: number): number {

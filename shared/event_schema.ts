@@ -175,7 +175,8 @@ export function utcIsoMs(iso: string): number {
   return Number.isNaN(ms) ? Date.parse(iso) : ms;
 }
 
-function digits(text: string, start: number, count: number): number {
+/** The number `count` decimal digits at `start` spell, or NaN if any is not a digit. */
+export function digits(text: string, start: number, count: number): number {
   let value = 0;
   for (let i = start; i < start + count; i++) {
     const digit = text.charCodeAt(i) - 48;
