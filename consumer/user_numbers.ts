@@ -27,21 +27,30 @@ export function userNumbers(sql: postgres.Sql, options: UserNumbersOptions = {})
   let known = new Map<string, number>();
   return {
     async numbersFor(users) {
-      const wanted = [...users];
-      const missing = wanted.filter((user) => !known.has(user)).sort();
+      // The known numbers are taken before any wait: a call that finishes meanwhile may empty
+      // the memory.
+      const numbers = new Map<string, number>();
+      const missing: string[] = [];
+      for (const user of users) {
+        const number = known.get(user);
+        if (number === undefined) missing.push(user);
+        else numbers.set(user, number);
+      }
       let assigned = 0;
       if (missing.length > 0) {
         // Sorted, so consumers numbering the same new users lock them in one order.
+        missing.sort();
         const inserted = await sql`INSERT INTO user_numbers (user_id)
           SELECT unnest(${missing}::text[]) ORDER BY 1
           ON CONFLICT (user_id) DO NOTHING`;
         assigned = inserted.count;
         const rows = await sql<{ user_id: string; user_number: number }[]>`
           SELECT user_id, user_number FROM user_numbers WHERE user_id = ANY(${missing}::text[])`;
-        for (const row of rows) known.set(row.user_id, row.user_number);
+        for (const row of rows) {
+          known.set(row.user_id, row.user_number);
+          numbers.set(row.user_id, row.user_number);
+        }
       }
-      const numbers = new Map<string, number>();
-      for (const user of wanted) numbers.set(user, known.get(user)!);
       // Emptied only once this call's numbers are taken, and refilled with them (the likeliest
       // users of the next flush): emptied before, the users known already would have none.
       if (known.size > maxRemembered) known = new Map(numbers);

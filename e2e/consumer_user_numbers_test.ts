@@ -30,3 +30,33 @@ Deno.test("users known before a call that fills the memory past its limit keep t
   }
   assert.equal((await stored()).size, 7, "each user numbered once");
 });
+
+Deno.test("a call waiting on PostgreSQL keeps its known users' numbers when another call empties the memory", async () => {
+  await using db = await createTestDatabase("user_numbers_concurrent");
+  await migrate(db.url);
+  const numbers = userNumbers(db.sql, { maxRemembered: 3 });
+  await numbers.numbersFor(["a", "b"]);
+  // Another transaction inserts c and holds it, so the first call (a and b known, c new) waits
+  // on c's row lock while the second call fills the memory past its limit and empties it.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  let insertedC!: () => void;
+  const cInserted = new Promise<void>((resolve) => insertedC = resolve);
+  const holder = db.sql.begin(async (tx) => {
+    await tx`INSERT INTO user_numbers (user_id) VALUES ('c')`;
+    insertedC();
+    await held;
+  });
+  await cInserted;
+  const waiting = numbers.numbersFor(["a", "b", "c"]);
+  const second = await numbers.numbersFor(["d", "e", "f", "g"]);
+  release();
+  await holder;
+  const first = await waiting;
+  const table = new Map(
+    (await db.sql<{ user_id: string; user_number: number }[]>`
+      SELECT user_id, user_number FROM user_numbers`).map((row) => [row.user_id, row.user_number]),
+  );
+  assert.deepEqual([...first.numbers].sort(), ["a", "b", "c"].map((u) => [u, table.get(u)]));
+  assert.deepEqual([...second.numbers].sort(), ["d", "e", "f", "g"].map((u) => [u, table.get(u)]));
+});
