@@ -3,18 +3,18 @@
  * `autoCommit: false` and `eachBatchAutoResolve: false`, PostgreSQL holds the
  * offsets), seeks, what the topic's log holds (its id, first and last
  * offsets), the best-effort group offset commit, and the dead-letter
- * producer. Swapping the Kafka client means rewriting this file,
+ * producer, as `batch_source.ts` asks. Swapping the Kafka client means rewriting this file,
  * `dead_letter_producer.ts` and `shared/kafka.ts` only.
  */
 // Types only: KafkaJS itself is loaded in `startKafkaSource`, after the speedups (see there).
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
-import type { Clock, Logger, ReplicationRequest } from "@activity/shared";
-import type { Rejection, SourceMessage } from "./aggregate.ts";
+import type { Logger } from "@activity/shared";
+import type { KafkaSource, SourceHandlers, SourceOptions } from "./batch_source.ts";
 import { createDeadLetterPublisher } from "./dead_letter_producer.ts";
-import { type DeadLetterOutcome, deadLetterPartition } from "./dead_letters.ts";
+import { deadLetterPartition } from "./dead_letters.ts";
 import { fetchTopicIds } from "./kafka_topic_ids.ts";
 import { importKafkaAfterSpeedups } from "./kafkajs_fetch_speedups.ts";
-import type { PartitionLog } from "./partition_placement.ts";
+import { withDeadline } from "./kafka_deadline.ts";
 import {
   classifyKafkaError,
   errorSummary,
@@ -22,95 +22,11 @@ import {
   WAITING_LOG_INTERVAL_MS,
 } from "./retry.ts";
 
-/** A fetched batch with the controls the handler may use. */
-export interface IncomingBatch {
-  readonly topic: string;
-  readonly partition: number;
-  readonly messages: readonly SourceMessage[];
-  readonly highWatermark: string;
-  /** Keeps the group membership alive during long waits; throws when a rebalance began. */
-  heartbeat(): Promise<void>;
-  /** False once the source is stopping. */
-  isRunning(): boolean;
-  /** True when a seek made this batch obsolete. */
-  isStale(): boolean;
-  /** Tells the client the batch was taken up to `offset`, so it fetches on from there. */
-  resolveOffset(offset: string): void;
-}
-
-/** What the source calls back. */
-export interface SourceHandlers {
-  onBatch(batch: IncomingBatch): Promise<void>;
-  /** A group join finished; these partitions of the topic are now ours. */
-  onAssignment(partitions: readonly number[]): void;
-  /** The client gave up and will not restart by itself. */
-  onFatal(error: Error): void;
-  /** Why the source cannot consume yet (null once it can): shown by `/readyz`. */
-  onBlocked(reason: string | null): void;
-  /** The client showed a sign of life: a fetch began, a heartbeat, a group join, a restart. */
-  onActivity(): void;
-}
-
-/** How to reach and consume the topic. */
-export interface SourceOptions {
-  readonly brokers: readonly string[];
-  readonly topic: string;
-  readonly group: string;
-  readonly dlqTopic: string;
-  /** Replication of the dead-letter topic if it has to be created. */
-  readonly replication: ReplicationRequest;
-  readonly sessionTimeoutMs: number;
-  readonly log: Logger;
-  readonly clock: Clock;
-  readonly signal?: AbortSignal;
-  /** How long the last group-offset commit is waited for when closing. */
-  readonly closeCommitWaitMs: number;
-  /** How long leaving the group and disconnecting every client may take when closing. */
-  readonly closeDisconnectWaitMs: number;
-}
-
-/** The topic's identity and the bounds of each partition's log. */
-export interface TopicLogs {
-  /** Kafka's topic id (null: the broker is too old to tell). */
-  readonly topicId: string | null;
-  readonly partitions: ReadonlyMap<number, PartitionLog>;
-}
-
-/** A connected group member and dead-letter producer. */
-export interface KafkaSource {
-  /** Asks the client to fetch `partition` from `offset` next (ignored unless it is assigned). */
-  seek(partition: number, offset: string): void;
-  /** The topic's id and each partition's first and next offsets, as the brokers see them now. */
-  describeTopic(): Promise<TopicLogs>;
-  /** The topic's id now (null: the broker is too old to tell), without any partition's offsets. */
-  topicId(): Promise<string | null>;
-  /**
-   * Publishes rejected messages to the dead-letter topic; resolves once all are acknowledged or
-   * refused for good, with each one's outcome; rejects on errors worth retrying.
-   */
-  publishDeadLetters(rejections: readonly Rejection[]): Promise<DeadLetterOutcome[]>;
-  /** Commits group offsets to Kafka for lag tooling; failures are ignored (never trusted). */
-  commitGroupOffsets(offsets: readonly { partition: number; next: string }[]): void;
-  /** Stops fetching (the current batch handler still finishes). */
-  pause(): void;
-  /** Leaves the group and disconnects everything. */
-  close(): Promise<void>;
-}
-
 /** How long one topic-id lookup may take. */
 const TOPIC_ID_TIMEOUT_MS = 5_000;
 
 /** How long reading the topic's offsets may take: a batch handler waits for it. */
 const DESCRIBE_TIMEOUT_MS = 15_000;
-
-/** Kafka neither answered nor failed within the time the consumer gives it. */
-export class KafkaDeadlineError extends Error {
-  /** Creates the error naming what was waited for and how long. */
-  constructor(what: string, ms: number) {
-    super(`Kafka did not answer ${what} within ${ms} ms`);
-    this.name = "KafkaDeadlineError";
-  }
-}
 
 /** Connects, waits for the topic, joins the group and starts fetching (undefined if aborted). */
 export async function startKafkaSource(
@@ -317,23 +233,6 @@ async function readTopicId(brokers: readonly string[], topic: string): Promise<s
   // Not the stop signal: the last flush of a stopping consumer checks the topic too.
   const ids = await fetchTopicIds(brokers, [topic], { timeoutMs: TOPIC_ID_TIMEOUT_MS });
   return ids.kind === "ids" ? ids.topics.get(topic)?.id ?? null : null;
-}
-
-/** `work`, or a `KafkaDeadlineError` once `ms` have passed (the work is then left to settle). */
-async function withDeadline<T>(
-  work: Promise<T>,
-  options: { clock: Clock; ms: number; what: string },
-): Promise<T> {
-  const done = new AbortController();
-  const deadline = options.clock.sleep(options.ms, done.signal).then(() => {
-    if (!done.signal.aborted) throw new KafkaDeadlineError(options.what, options.ms);
-    return undefined as never;
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    done.abort();
-  }
 }
 
 async function waitForTopic(

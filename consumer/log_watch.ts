@@ -8,7 +8,7 @@
  * around the pure `partition_placement.ts` and `offset_fence.ts`.
  */
 import type { ConsumerConfig } from "./config.ts";
-import type { IncomingBatch, TopicLogs } from "./kafka_source.ts";
+import type { IncomingBatch, TopicLogs } from "./batch_source.ts";
 import {
   isPlaced,
   movedWithoutMessages,

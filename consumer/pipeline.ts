@@ -15,7 +15,7 @@ import { aggregateBatch, emptyAggregate } from "./aggregate.ts";
 import type { ConsumerConfig } from "./config.ts";
 import { commitPlan } from "./flush_commit.ts";
 import { type FlushPlan, planFlush } from "./flush_plan.ts";
-import type { IncomingBatch, KafkaSource, SourceHandlers } from "./kafka_source.ts";
+import type { IncomingBatch, KafkaSource, SourceHandlers } from "./batch_source.ts";
 import { judgeKafkaWatch, noteKafkaSign, silenceReason } from "./kafka_watch.ts";
 import { place, placeAssigned, reexamine } from "./log_watch.ts";
 import {

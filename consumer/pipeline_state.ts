@@ -7,7 +7,7 @@
 import { type Clock, type Logger, systemClock } from "@activity/shared";
 import { type BatchAggregate, emptyAggregate } from "./aggregate.ts";
 import type { ConsumerConfig } from "./config.ts";
-import type { KafkaSource } from "./kafka_source.ts";
+import type { KafkaSource } from "./batch_source.ts";
 import { createKafkaWatch, type KafkaWatch, kafkaWatchSettings } from "./kafka_watch.ts";
 import type { ConsumerMetrics } from "./metrics.ts";
 import { committedLag, createOffsetFence, type OffsetFence, resetFence } from "./offset_fence.ts";

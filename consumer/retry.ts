@@ -82,7 +82,7 @@ export function classifyDatabaseError(error: unknown): ClassifiedFailure {
 
 /**
  * The errors the consumer's own Kafka edges throw when Kafka does not answer in time:
- * `TopicIdLookupError` (kafka_topic_ids.ts) and `KafkaDeadlineError` (kafka_source.ts). By name,
+ * `TopicIdLookupError` (kafka_topic_ids.ts) and `KafkaDeadlineError` (kafka_deadline.ts). By name,
  * as KafkaJS's are: those edges import this module.
  */
 const OWN_KAFKA_ERRORS: ReadonlySet<string> = new Set(["TopicIdLookupError", "KafkaDeadlineError"]);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { VirtualClock } from "../testing/virtual_clock.ts";
-import { KafkaDeadlineError } from "./kafka_source.ts";
+import { KafkaDeadlineError } from "./kafka_deadline.ts";
 import { TopicIdLookupError } from "./kafka_topic_ids.ts";
 import {
   backoffDelayMs,

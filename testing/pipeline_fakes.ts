@@ -7,7 +7,7 @@ import { createLogger, encode, MetricsRegistry, readConfig } from "@activity/sha
 import { VirtualClock } from "./virtual_clock.ts";
 import { consumerProgram } from "../consumer/config.ts";
 import type { FlushPlan } from "../consumer/flush_plan.ts";
-import type { IncomingBatch, KafkaSource, TopicLogs } from "../consumer/kafka_source.ts";
+import type { IncomingBatch, KafkaSource, TopicLogs } from "../consumer/batch_source.ts";
 import { type ConsumerMetrics, registerConsumerMetrics } from "../consumer/metrics.ts";
 import type { StoredOffset } from "../consumer/partition_placement.ts";
 import { createPipeline, type Pipeline, type PipelineSummary } from "../consumer/pipeline.ts";
