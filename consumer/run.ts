@@ -46,8 +46,8 @@ export async function runConsumer(
   const clock = options.clock ?? systemClock;
   const registry = options.metrics ?? new MetricsRegistry();
   const metrics = registerConsumerMetrics(registry);
-  // KafkaJS loads (speedups first) while the migrations wait on PostgreSQL, which shortens a
-  // start by ~0.2 s; startKafkaSource awaits the same load, and reports its failure.
+  // KafkaJS loads (speedups first) while the migrations wait on PostgreSQL, not after them;
+  // startKafkaSource awaits the same load, and reports its failure.
   importKafkaAfterSpeedups(log).catch(() => {});
   if (!await migrateWhenReachable(config.databaseUrl, { log, signal, clock })) {
     return emptySummary();
