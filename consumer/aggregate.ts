@@ -8,7 +8,8 @@ import {
   DAY_MS,
   decode,
   type DecodeOptions,
-  type DecodeResult,
+  eventTimeAsWritten,
+  eventTimeField,
   MINUTE_MS,
   minuteOf,
   type RejectReason,
@@ -129,8 +130,9 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     if (minute + MINUTE_MS <= cutoffMs) {
       addRejection(aggregate, batch, message, {
         reason: "expired_timestamp",
-        detail: `${timeAsWritten(result)} is in a minute that ended more than ` +
-          `${options.retentionDays} days ago (the retention period): its counts are deleted`,
+        detail: `"${eventTimeField(result)}" ${eventTimeAsWritten(result)} is in a minute that ` +
+          `ended more than ${options.retentionDays} days ago (the retention period): its counts ` +
+          "are deleted",
       });
       continue;
     }
@@ -151,13 +153,6 @@ export function aggregateBatch(batch: SourceBatch, options: AggregateOptions): B
     if (Number(message.timestamp) - occurredAtMs > lateAfterMs) aggregate.late++;
   }
   return aggregate;
-}
-
-// The event's time as its message wrote it, named as its shape names it.
-function timeAsWritten(accepted: Extract<DecodeResult, { kind: "accepted" }>): string {
-  return accepted.legacy
-    ? `"timestamp" ${JSON.stringify(accepted.event.timestamp)}`
-    : `"occurred_at" ${accepted.event.occurred_at}`;
 }
 
 function addRejection(

@@ -182,8 +182,8 @@ function decodeUnsafe(bytes: Uint8Array | null | undefined, options: DecodeOptio
   return judge(read, options);
 }
 
-/** A well-formed event, before the checks that depend on the options. */
-type ReadEvent =
+/** A well-formed event, before the checks that depend on the options (an accepted result is one). */
+export type ReadEvent =
   | { readonly event: ActivityEvent; readonly occurredAtMs: number; readonly legacy?: false }
   | LegacyRead;
 
@@ -203,18 +203,22 @@ function judge(read: ReadEvent, options: DecodeOptions): DecodeResult {
   if (occurredAtMs > options.nowMs + tolerance) {
     return reject(
       "future_timestamp",
-      `${timeField(read)}: expected at most ${tolerance / 1000} s after the consumer's clock (${
-        new Date(options.nowMs).toISOString()
-      }), got ${timeAsWritten(read)}`,
+      `${eventTimeField(read)}: expected at most ${
+        tolerance / 1000
+      } s after the consumer's clock (${new Date(options.nowMs).toISOString()}), got ${
+        eventTimeAsWritten(read)
+      }`,
     );
   }
   const maxAge = options.maxAgeMs ?? 30 * 86_400_000;
   if (occurredAtMs < options.nowMs - maxAge) {
     return reject(
       "expired_timestamp",
-      `${timeField(read)}: expected within the ${maxAge / 86_400_000}-day retention window (from ${
-        new Date(options.nowMs - maxAge).toISOString()
-      }), got ${timeAsWritten(read)}`,
+      `${eventTimeField(read)}: expected within the ${
+        maxAge / 86_400_000
+      }-day retention window (from ${new Date(options.nowMs - maxAge).toISOString()}), got ${
+        eventTimeAsWritten(read)
+      }`,
     );
   }
   return read.legacy
@@ -222,11 +226,13 @@ function judge(read: ReadEvent, options: DecodeOptions): DecodeResult {
     : { kind: "accepted", event: read.event, occurredAtMs, legacy: false };
 }
 
-function timeField(read: ReadEvent): string {
+/** The field that holds an event's time in its shape: `occurred_at`, or the old `timestamp`. */
+export function eventTimeField(read: ReadEvent): string {
   return read.legacy ? "timestamp" : "occurred_at";
 }
 
-function timeAsWritten(read: ReadEvent): string {
+/** An event's time as its message wrote it, for rejection details. */
+export function eventTimeAsWritten(read: ReadEvent): string {
   return read.legacy ? quote(read.event.timestamp) : read.event.occurred_at;
 }
 
