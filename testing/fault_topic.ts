@@ -52,9 +52,15 @@ export async function readTopicBack(
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     const done = Promise.withResolvers<void>();
+    // A rejoin (a coordinator that moved, as in a rolling restart) fetches again from the
+    // reader's last committed offset: a message read twice is still one message of the topic.
+    const seen = new Set<string>();
     await consumer.run({
       eachBatch: ({ batch }) => {
         for (const message of batch.messages) {
+          const position = `${batch.partition}:${message.offset}`;
+          if (seen.has(position)) continue;
+          seen.add(position);
           const headers: Record<string, string> = {};
           for (const [name, value] of Object.entries(message.headers ?? {})) {
             headers[name] = String(value);
